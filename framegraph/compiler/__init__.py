@@ -1,0 +1,44 @@
+"""The compiler: a short list of named stages, each its own module (Granite's bake() as a model).
+
+    validate → cull → order → queues → track (per-subresource state) → lifetimes → submits (barriers
+    per strategy, semaphores, ownership) → plan
+"""
+from __future__ import annotations
+
+from ..errors import FrameGraphError
+from ..graph import Graph
+from ..plan import Plan
+from ..profiles import resolve_profile
+from .assemble import assemble_plan
+from .cull import cull
+from .lifetimes import lifetimes
+from .options import CompileOptions
+from .order import order_passes
+from .queues import assign_streams
+from .submits import SubmitBuilder
+from .tracking import track
+from .validate import validate
+
+__all__ = ["compile", "CompileOptions"]
+
+
+def compile(graph: Graph, *, strategy: str | None = None, device="lavapipe",
+            options: CompileOptions | None = None) -> Plan:
+    """Compile a declared frame into an immutable, verified-by-construction plan."""
+    if not isinstance(graph, Graph):
+        graph = getattr(graph, "graph", lambda: None)()
+        if not isinstance(graph, Graph):
+            raise FrameGraphError("compile() takes a Graph or a FrameGraph")
+    options = options or CompileOptions()
+    if strategy is not None:
+        options = CompileOptions(**{**options.to_dict(), "strategy": strategy})
+    profile = resolve_profile(device)
+
+    resolved = validate(graph)
+    culled = cull(resolved) if options.cull else None
+    order = order_passes(resolved, culled, options)
+    streams = assign_streams(resolved, order, profile)
+    tracked = track(resolved, order, streams.stream_of, streams.family_of, options.concurrent_sharing)
+    lts = lifetimes(resolved, order)
+    submits = SubmitBuilder(resolved, tracked, options.strategy, streams.names, order)
+    return assemble_plan(resolved, culled, order, streams, tracked, lts, submits, options, profile)

@@ -1,0 +1,80 @@
+"""Final stage: assemble the immutable Plan from what the stages decided."""
+from __future__ import annotations
+
+from ..access import layout_for_format, lookup
+from ..plan import Plan, PlanAccess, PlanPass, PlanResource, State
+from ..vk import Access, Layout, Stage
+from .cull import CullResult
+from .lifetimes import Lifetime, memory_lower_bound
+from .options import CompileOptions
+from .queues import Streams
+from .ranges import buffer_ranges, image_rects
+from .submits import SubmitBuilder
+from .tracking import Tracked
+from .validate import ResolvedGraph, usage_names
+
+
+def _state(res, name: str | None) -> State | None:
+    if name is None:
+        return None
+    if name == "undefined":
+        return State(stages=Stage.NONE, access=Access.NONE, layout=Layout.UNDEFINED if res.is_image else None)
+    info = lookup(name)
+    layout = layout_for_format(info.layout, res.decl.desc.format) if res.is_image else None
+    return State(stages=info.stages, access=info.access, layout=layout)
+
+
+def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, ...]:
+    out = []
+    for p_index in order:
+        p = rg.passes[p_index]
+        accesses = []
+        for a in p.accesses:
+            res = rg.resources[a.resource]
+            if res.is_image:
+                for mips, layers in image_rects(res, a.units):
+                    accesses.append(PlanAccess(resource=res.name, stages=a.stages, access=a.access, layout=a.layout,
+                                               mips=mips, layers=layers, discard=a.discard))
+            else:
+                for rng in buffer_ranges(res, a.units):
+                    accesses.append(PlanAccess(resource=res.name, stages=a.stages, access=a.access, range=rng,
+                                               discard=a.discard))
+        out.append(PlanPass(name=p.name, queue=p.queue, stream=streams.stream_of[p.queue], accesses=tuple(accesses)))
+    return tuple(out)
+
+
+def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements: dict) -> tuple[PlanResource, ...]:
+    used = sorted({a.resource for p_index in order for a in rg.passes[p_index].accesses})
+    out = []
+    for r in used:
+        res = rg.resources[r]
+        d = res.decl
+        sharing = "concurrent" if options.concurrent_sharing else d.sharing
+        common = dict(name=d.name, kind=d.kind, transient=d.transient, imported=d.imported, swapchain=d.swapchain,
+                      history=d.history, usage=tuple(usage_names(res, rg.image_usage[r])), sharing=sharing,
+                      size=d.desc.byte_size_estimate(),
+                      initial=_state(res, d.initial) if d.imported else None,
+                      final=_state(res, d.final) if d.imported else None)
+        heap, offset = placements.get(r, (None, None))
+        if res.is_image:
+            desc = d.desc
+            out.append(PlanResource(**common, format=desc.format.full_name, extent=desc.extent, mips=desc.mips,
+                                    layers=desc.layers, samples=desc.samples, heap=heap, offset=offset))
+        else:
+            out.append(PlanResource(**common, heap=heap, offset=offset))
+    return tuple(out)
+
+
+def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: Streams, tracked: Tracked,
+                  lts: tuple[Lifetime, ...], builder: SubmitBuilder, options: CompileOptions, profile) -> Plan:
+    submits = builder.build()
+    unaliased = sum(lt.size for lt in lts)
+    stats = dict(builder.stats)
+    stats.update(passes=len(order), culled=len(culled.culled) if culled else 0, submits=len(submits),
+                 transient_bytes=unaliased, transient_bytes_unaliased=unaliased,
+                 transient_bytes_lower_bound=memory_lower_bound(lts, len(order)))
+    return Plan(graph=rg.graph.name, strategy=options.strategy,
+                queues={s: streams.slots[s] for s in streams.names},
+                culled=culled.culled if culled else (), passes=plan_passes(rg, order, streams),
+                resources=plan_resources(rg, order, options, {}), heaps=(), submits=submits, stats=stats,
+                options={**options.to_dict(), "device": profile.name})

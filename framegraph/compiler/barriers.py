@@ -1,0 +1,84 @@
+"""Stage 5, barriers: turn tracked transitions into dependency infos according to the strategy.
+
+naive: a full ALL_COMMANDS memory barrier before every pass but a stream's first, with layout
+       transitions at ALL_COMMANDS; per_resource: exact masks, one call per resource;
+batched: exact masks, one call per point (merging across passes happens when submits are built).
+"""
+from __future__ import annotations
+
+from ..plan import BufferBarrier, Dependency, ImageBarrier, MemoryBarrier, Reason
+from ..vk import Access, Layout, Stage
+from .ranges import buffer_ranges, image_rects
+from .tracking import Transition
+from .validate import ResolvedGraph
+
+STRATEGIES = ("naive", "per_resource", "batched", "split")
+ALL_MEMORY = Access.MEMORY_READ | Access.MEMORY_WRITE
+FULL_BARRIER = MemoryBarrier(src_stages=Stage.ALL_COMMANDS, src_access=Access.MEMORY_WRITE,
+                             dst_stages=Stage.ALL_COMMANDS, dst_access=ALL_MEMORY)
+
+
+def entry_dependency(rg: ResolvedGraph, t: Transition, family_ignored: bool = True) -> Dependency:
+    """Vulkan barrier structs for one transition (one per rectangle or byte range)."""
+    res = rg.resources[t.resource]
+    src_q = t.src_family if t.kind != "barrier" else None
+    dst_q = t.dst_family if t.kind != "barrier" else None
+    common = dict(src_stages=t.src_stages, src_access=t.src_access, dst_stages=t.dst_stages,
+                  dst_access=t.dst_access, src_queue=src_q, dst_queue=dst_q)
+    if res.is_image:
+        old = t.old_layout if t.old_layout is not None else t.new_layout
+        return Dependency(images=tuple(
+            ImageBarrier(resource=res.name, mips=m, layers=l, old_layout=old, new_layout=t.new_layout, **common)
+            for m, l in image_rects(res, t.units)))
+    return Dependency(buffers=tuple(BufferBarrier(resource=res.name, range=r, **common)
+                                    for r in buffer_ranges(res, t.units)))
+
+
+def reasons_of(transitions) -> tuple[Reason, ...]:
+    seen = {}
+    for t in transitions:
+        for r in t.reasons:
+            seen[Reason(r.producer, r.consumer, r.resource, r.hazard)] = None
+    return tuple(seen)
+
+
+def _naive_entry(t: Transition) -> Transition | None:
+    """Under naive, only layout transitions and ownership transfers need their own entries."""
+    if t.kind != "barrier":
+        return t
+    if not t.layout_change:
+        return None
+    from dataclasses import replace
+    return replace(t, src_stages=Stage.ALL_COMMANDS, src_access=Access.MEMORY_WRITE,
+                   dst_stages=Stage.ALL_COMMANDS, dst_access=ALL_MEMORY)
+
+
+def point_dependencies(rg: ResolvedGraph, strategy: str, transitions, *, first_on_stream: bool
+                       ) -> list[tuple[Dependency, tuple[Reason, ...]]]:
+    """The barrier calls (dependency, provenance) placed at one point before a pass."""
+    if strategy == "naive":
+        if first_on_stream and not transitions:
+            return []
+        dep = Dependency(memory=(FULL_BARRIER,))
+        for t in transitions:
+            nt = _naive_entry(t)
+            if nt is not None:
+                dep = dep.merged(entry_dependency(rg, nt))
+        return [(dep, reasons_of(transitions))]
+    if not transitions:
+        return []
+    if strategy == "per_resource":
+        by_resource: dict[int, list[Transition]] = {}
+        for t in transitions:
+            by_resource.setdefault(t.resource, []).append(t)
+        calls = []
+        for ts in by_resource.values():
+            dep = Dependency()
+            for t in ts:
+                dep = dep.merged(entry_dependency(rg, t))
+            calls.append((dep, reasons_of(ts)))
+        return calls
+    dep = Dependency()
+    for t in transitions:
+        dep = dep.merged(entry_dependency(rg, t))
+    return [(dep, reasons_of(transitions))]

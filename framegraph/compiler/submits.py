@@ -1,0 +1,199 @@
+"""Stage 6, submits: lay the barrier points and passes into per-stream submits, with timeline
+semaphore waits where a pass needs another stream's work, ownership release/acquire, the
+swapchain's acquire wait and present signal, and (batched) merging of barrier calls across passes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..plan import BarrierCmd, Dependency, PassCmd, Submit, Wait
+from ..vk import Stage
+from .barriers import entry_dependency, point_dependencies, reasons_of
+from .tracking import CrossDep, Tracked, Transition
+from .validate import ResolvedGraph
+
+
+@dataclass
+class _Open:
+    waits: list = field(default_factory=list)
+    commands: list = field(default_factory=list)
+    # for cross-pass merging: the units each pass command touched, by command index
+    touched: dict = field(default_factory=dict)
+    present: list = field(default_factory=list)
+
+
+@dataclass
+class _Stream:
+    name: str
+    submits: list = field(default_factory=list)
+    open: _Open = field(default_factory=_Open)
+    # what this stream is known to have waited for: other stream -> list of (value, stages)
+    known: dict = field(default_factory=dict)
+    passes_seen: int = 0
+
+
+class SubmitBuilder:
+    def __init__(self, rg: ResolvedGraph, tracked: Tracked, strategy: str, streams: list[str], order):
+        self.rg = rg
+        self.tracked = tracked
+        self.strategy = strategy
+        self.order = order
+        self.streams = {s: _Stream(s) for s in streams}
+        self.host_order: list[tuple[str, int]] = []     # (stream, submit index) in closing order
+        self.pos_submit: dict[int, tuple[str, int]] = {}  # order position -> (stream, submit index)
+        self.signal_known: dict[tuple[str, int], dict] = {}
+        self.stats = {"barrier_calls": 0, "image_barriers": 0, "buffer_barriers": 0, "memory_barriers": 0,
+                      "events": 0, "semaphore_waits": 0}
+
+    # -- submits ---------------------------------------------------------------------------
+    def _close(self, s: _Stream) -> int | None:
+        """Close the open submit (if any work is in it) and return the value it signals."""
+        if not s.open.commands and not s.open.waits:
+            return len(s.submits) or None
+        s.submits.append(s.open)
+        self.host_order.append((s.name, len(s.submits) - 1))
+        value = len(s.submits)
+        self.signal_known[(s.name, value)] = {k: list(v) for k, v in s.known.items()}
+        s.open = _Open()
+        return value
+
+    def _value_covering(self, stream: str, position: int, ownership: bool) -> int | None:
+        s = self.streams[stream]
+        if ownership:
+            return self._close(s)   # the release was just appended to the open submit
+        if position < 0:
+            return None
+        where = self.pos_submit.get(position)
+        if where is None:
+            return None
+        _, index = where
+        if index >= len(s.submits):
+            self._close(s)
+        return index + 1
+
+    def _implied(self, s: _Stream, stream: str, value: int, stages: Stage) -> bool:
+        for v, st in s.known.get(stream, ()):
+            if v >= value and ((stages & ~st) == 0 or st & Stage.ALL_COMMANDS):
+                return True
+        return False
+
+    def _add_waits(self, s: _Stream, crosses: tuple[CrossDep, ...]) -> None:
+        waits = []
+        for c in crosses:
+            value = self._value_covering(c.stream, c.position, c.ownership)
+            if value is None:
+                continue
+            stages = Stage.ALL_COMMANDS if c.ownership else c.stages
+            if not self._implied(s, c.stream, value, stages):
+                waits.append(Wait(queue=c.stream, value=value, stages=stages))
+        if not waits:
+            return
+        # Waits implied transitively by another new wait are dropped too.
+        kept = []
+        for w in waits:
+            implied = False
+            for other in waits:
+                if other is w:
+                    continue
+                known = self.signal_known.get((other.queue, other.value), {})
+                if any(v >= w.value for v, _ in known.get(w.queue, ())) and (w.stages & ~other.stages) == 0:
+                    implied = True
+            if not implied:
+                kept.append(w)
+        if s.open.commands:
+            self._close(s)
+        s.open.waits.extend(kept)
+        for w in kept:
+            s.known.setdefault(w.queue, []).append((w.value, w.stages))
+            for other_stream, entries in self.signal_known.get((w.queue, w.value), {}).items():
+                for v, _ in entries:
+                    s.known.setdefault(other_stream, []).append((v, w.stages))
+
+    # -- commands --------------------------------------------------------------------------
+    def _emit_barriers(self, s: _Stream, transitions: tuple[Transition, ...], first: bool,
+                       next_touch: set | None) -> None:
+        calls = point_dependencies(self.rg, self.strategy, transitions, first_on_stream=first)
+        if (self.strategy in ("batched", "split") and len(calls) == 1 and next_touch is not None
+                and self._merge_back(s, transitions, calls[0])):
+            return
+        for dep, reasons in calls:
+            s.open.commands.append(BarrierCmd(dependency=dep, reasons=reasons))
+
+    def _merge_back(self, s: _Stream, transitions, call) -> bool:
+        """Batched: fold this point's barrier into the previous point's call when only one pass sits
+        between them, that pass touches none of these units, and it produced none of them."""
+        cmds = s.open.commands
+        if len(cmds) < 2 or not isinstance(cmds[-1], PassCmd) or not isinstance(cmds[-2], BarrierCmd):
+            return False
+        between = cmds[-1].pass_name
+        touched = s.open.touched.get(len(cmds) - 1, set())
+        for t in transitions:
+            if t.kind != "barrier":
+                return False
+            if any(r.producer == between for r in t.reasons):
+                return False
+            if any((t.resource, u) in touched for u in t.units):
+                return False
+        prev = cmds[-2]
+        cmds[-2] = BarrierCmd(dependency=prev.dependency.merged(call[0]), reasons=prev.reasons + call[1])
+        return True
+
+    def _emit_releases(self, releases) -> None:
+        by_stream: dict[str, list[Transition]] = {}
+        for stream, t in releases:
+            by_stream.setdefault(stream, []).append(t)
+        for stream, ts in by_stream.items():
+            dep = Dependency()
+            for t in ts:
+                dep = dep.merged(entry_dependency(self.rg, t))
+            self.streams[stream].open.commands.append(BarrierCmd(dependency=dep, reasons=reasons_of(ts)))
+
+    def build(self) -> tuple[Submit, ...]:
+        rg, tracked = self.rg, self.tracked
+        swapchain_first = {pos: r for r, (pos, stages) in tracked.first_use.items()
+                           if rg.resources[r].decl.swapchain}
+        for ps in tracked.passes:
+            s = self.streams[ps.stream]
+            self._emit_releases(ps.releases)
+            self._add_waits(s, ps.cross)
+            if ps.position in swapchain_first:
+                r = swapchain_first[ps.position]
+                if s.open.commands:
+                    self._close(s)
+                s.open.waits.append(Wait(acquire=rg.resources[r].name, stages=Stage(tracked.first_use[r][1])))
+            self._emit_barriers(s, ps.transitions, s.passes_seen == 0, set())
+            p = rg.passes[ps.pass_index]
+            s.open.commands.append(PassCmd(pass_name=p.name))
+            s.open.touched[len(s.open.commands) - 1] = {(a.resource, u) for a in p.accesses for u in a.units}
+            s.passes_seen += 1
+            self.pos_submit[ps.position] = (s.name, len(s.submits))
+        for fs in tracked.finals:
+            s = self.streams[fs.stream]
+            self._emit_releases(fs.releases)
+            self._add_waits(s, fs.cross)
+            if fs.transitions:
+                strategy = "batched" if self.strategy == "split" else self.strategy
+                for dep, reasons in point_dependencies(rg, strategy, fs.transitions, first_on_stream=False):
+                    s.open.commands.append(BarrierCmd(dependency=dep, reasons=reasons))
+            for r in range(len(rg.resources)):
+                if rg.resources[r].decl.swapchain and tracked.last_stream.get(r) == fs.stream:
+                    s.open.present.append(rg.resources[r].name)
+        for s in self.streams.values():
+            self._close(s)
+        return self._submits()
+
+    def _submits(self) -> tuple[Submit, ...]:
+        out = []
+        for stream, index in self.host_order:
+            o = self.streams[stream].submits[index]
+            out.append(Submit(queue=stream, waits=tuple(o.waits), signal_value=index + 1,
+                              signal_stages=Stage.ALL_COMMANDS, commands=tuple(o.commands),
+                              present=tuple(o.present)))
+            for c in o.commands:
+                if isinstance(c, BarrierCmd):
+                    self.stats["barrier_calls"] += 1
+                    self.stats["image_barriers"] += len(c.dependency.images)
+                    self.stats["buffer_barriers"] += len(c.dependency.buffers)
+                    self.stats["memory_barriers"] += len(c.dependency.memory)
+            self.stats["semaphore_waits"] += len(o.waits)
+        return tuple(out)

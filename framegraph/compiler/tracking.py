@@ -1,0 +1,386 @@
+"""Stage 4, track: walk the ordered passes keeping each subresource unit's state (layout, last
+write, reads since, where the write is visible, owning family) and derive exactly the
+synchronization each access needs.
+
+Output per pass: grouped `Transition`s (what a barrier before the pass must do on its stream),
+`CrossDep`s (work on another stream a semaphore wait must cover), and ownership releases that
+the other stream records. Strategies decide only where and how these become commands.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..access import layout_for_format, lookup
+from ..vk import Access, Layout, Stage, WRITE_ACCESS
+from .validate import ResolvedAccess, ResolvedGraph
+
+ALL_ACCESS = Access.MEMORY_READ | Access.MEMORY_WRITE
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    producer: str | None   # None: the resource's state on entry to the frame
+    consumer: str | None   # None: the resource's final state
+    resource: str
+    hazard: str            # RAW | WAR | WAW | layout | final | ownership
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One barrier entry for a set of units of one resource (same masks and layouts)."""
+    resource: int
+    units: tuple[int, ...]
+    src_stages: Stage
+    src_access: Access
+    dst_stages: Stage
+    dst_access: Access
+    old_layout: Layout | None
+    new_layout: Layout | None
+    src_family: int | None = None    # set on ownership release/acquire entries
+    dst_family: int | None = None
+    kind: str = "barrier"            # barrier | release | acquire
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def layout_change(self) -> bool:
+        return self.old_layout is not None and self.old_layout != self.new_layout
+
+
+@dataclass(frozen=True, slots=True)
+class CrossDep:
+    stream: str       # the producing stream
+    position: int     # order position of the last producing pass on it (-1: before the frame)
+    stages: Stage     # consumer stages the wait must cover
+    ownership: bool   # an ownership transfer rides on it: the wait must be ALL_COMMANDS
+
+
+@dataclass(frozen=True, slots=True)
+class PassSync:
+    position: int
+    pass_index: int
+    stream: str
+    transitions: tuple[Transition, ...]
+    cross: tuple[CrossDep, ...]
+    releases: tuple[tuple[str, Transition], ...]   # (stream that records it, release entry)
+
+
+@dataclass(frozen=True, slots=True)
+class FinalSync:
+    stream: str
+    transitions: tuple[Transition, ...]
+    cross: tuple[CrossDep, ...]
+    releases: tuple[tuple[str, Transition], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    passes: tuple[PassSync, ...]
+    finals: tuple[FinalSync, ...]
+    first_use: dict            # resource index -> (position, stages) of its first use (swapchain acquire)
+    last_stream: dict          # resource index -> stream that touched it last
+
+
+class _Acc:
+    __slots__ = ("pos", "stream", "stages", "access", "name", "after")
+
+    def __init__(self, pos, stream, stages, access, name):
+        self.pos, self.stream, self.stages, self.access, self.name = pos, stream, stages, access, name
+        self.after: dict[str, int] = {}   # stream -> stages execution-ordered after this access
+
+
+class _Unit:
+    __slots__ = ("layout", "defined", "write", "vis", "reads", "owner", "acquire")
+
+    def __init__(self, layout, defined, owner):
+        self.acquire = False   # a swapchain image's first use chains after the acquire semaphore
+        self.layout = layout
+        self.defined = defined
+        self.write: _Acc | None = None
+        self.vis: list[tuple[str, int, int]] = []   # (stream, stages, access) the write is visible to
+        self.reads: list[_Acc] = []
+        self.owner = owner
+
+
+def _covered(vis, stream, stages, access) -> bool:
+    for s, vs, va in vis:
+        if s == stream and (stages & ~vs) == 0 and (access & ~va) == 0:
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class _Need:
+    """Accumulates what one access of one unit needs."""
+    src_stages: int = 0
+    src_access: int = 0
+    cross: dict = field(default_factory=dict)     # stream -> max position
+    reasons: list = field(default_factory=list)
+
+
+class Tracker:
+    def __init__(self, rg: ResolvedGraph, stream_of: dict, family_of: dict, concurrent: bool):
+        self.rg = rg
+        self.stream_of = stream_of          # logical queue -> stream
+        self.family_of = family_of          # stream -> family
+        self.concurrent = concurrent
+        self.units: dict[int, list[_Unit]] = {}
+        self.first_use: dict[int, tuple[int, int]] = {}
+        self.last_stream: dict[int, str] = {}
+
+    def _state(self, r: int) -> list[_Unit]:
+        units = self.units.get(r)
+        if units is None:
+            res = self.rg.resources[r]
+            decl = res.decl
+            layout = Layout.UNDEFINED if res.is_image else None
+            defined = False
+            units = [_Unit(layout, defined, None) for _ in range(res.unit_count)]
+            if decl.imported and decl.initial != "undefined":
+                info = lookup(decl.initial)
+                if res.is_image:
+                    layout = layout_for_format(info.layout, decl.desc.format)
+                for u in units:
+                    u.layout, u.defined = layout, True
+                    acc = _Acc(-1, None, int(info.stages), int(info.access), None)
+                    if info.writes:
+                        u.write = acc
+                    else:
+                        u.reads.append(acc)
+            if decl.swapchain:
+                for u in units:
+                    u.acquire = True
+            self.units[r] = units
+        return units
+
+    def _shared(self, r: int) -> bool:
+        return self.concurrent or self.rg.resources[r].decl.sharing == "concurrent"
+
+    def access(self, pos, name, stream, a: ResolvedAccess, out: dict, releases: list):
+        """Derive the needs of one access and apply it to the unit states."""
+        r = a.resource
+        res_name = self.rg.resources[r].name
+        units = self._state(r)
+        family = self.family_of[stream]
+        cs, ca = int(a.stages), int(a.access)
+        writes = a.writes
+        new_layout = a.layout
+        if r not in self.first_use:
+            self.first_use[r] = (pos, cs)
+        self.last_stream[r] = stream
+        for u_index in a.units:
+            st = units[u_index]
+            need = _Need()
+            layout_change = new_layout is not None and st.layout != new_layout
+            if st.acquire:
+                st.acquire = False
+                need.src_stages |= cs
+                need.reasons.append(Reason(None, name, res_name, "layout"))
+            w = st.write
+            if w is not None:
+                raw = a.reads and not _covered(st.vis, stream, cs, ca & ~WRITE_ACCESS)
+                waw = writes and not _covered(st.vis, stream, cs, ca & WRITE_ACCESS)
+                if raw or waw or layout_change:
+                    self._depend(need, w, stream, True, name, res_name,
+                                 "RAW" if raw else ("WAW" if waw else "layout"))
+            if writes or layout_change:
+                for rd in st.reads:
+                    if layout_change or (cs & ~rd.after.get(stream, 0)):
+                        self._depend(need, rd, stream, False, name, res_name, "WAR" if writes else "layout")
+            # Ownership: contents made on another family must be released there and acquired here.
+            transfer_from = None
+            if (st.owner is not None and st.owner != family and st.defined and not a.discard
+                    and not self._shared(r)):
+                transfer_from = st.owner
+            old_layout = st.layout
+            if new_layout is not None and (a.discard or not st.defined):
+                old_layout = Layout.UNDEFINED
+            if transfer_from is not None:
+                # The release/acquire pair performs the layout transition and the availability;
+                # the semaphore between them must be an ALL_COMMANDS one.
+                src_stream = self._owner_stream(st)
+                rel = (r, u_index, Stage(_stream_stages(st, src_stream)), Access(_stream_write_access(st, src_stream)),
+                       old_layout, new_layout if new_layout is not None else None, transfer_from, family)
+                releases.append((src_stream, rel, Reason(_last_name(st), name, res_name, "ownership")))
+                need.cross[src_stream] = max(need.cross.get(src_stream, -1), _last_pos(st, src_stream))
+                key = ("acquire", r, 0, 0, cs, ca, old_layout, new_layout, transfer_from, family)
+                self._add(out, key, u_index, need.reasons + [Reason(_last_name(st), name, res_name, "ownership")],
+                          need.cross, True)
+            else:
+                local_layout = layout_change
+                src_stages = need.src_stages
+                if need.cross and local_layout:
+                    src_stages |= cs   # chain the layout transition after the semaphore wait
+                if src_stages or local_layout:
+                    # A pure WAR needs only an execution dependency; anything that makes memory
+                    # visible (or transitions a layout) names the consumer's access.
+                    dst_access = ca if (need.src_access or local_layout) else 0
+                    key = ("barrier", r, src_stages, need.src_access, cs, dst_access,
+                           old_layout if new_layout is not None else None, new_layout, None, None)
+                    self._add(out, key, u_index, need.reasons, need.cross, False)
+                elif need.cross:
+                    self._add(out, None, u_index, need.reasons, need.cross, False)
+            # Apply the synchronization, then the access itself.
+            if need.src_stages or need.cross or layout_change or transfer_from is not None:
+                vis_access = ALL_ACCESS if need.cross else ca
+                st.vis.append((stream, cs, int(vis_access)))
+                for rd in st.reads:
+                    rd.after[stream] = rd.after.get(stream, 0) | cs
+            if new_layout is not None:
+                st.layout = new_layout
+            acc = _Acc(pos, stream, cs, ca, name)
+            if writes:
+                st.write = acc
+                st.vis = []   # a write is visible to nothing until a later barrier says so
+                st.reads = []
+                st.defined = True
+                st.owner = family
+            else:
+                st.reads.append(acc)
+                if st.defined and transfer_from is not None:
+                    st.owner = family
+                elif st.owner is None:
+                    st.owner = family
+
+    def _depend(self, need: _Need, acc: _Acc, stream, is_write, consumer, res_name, hazard):
+        need.reasons.append(Reason(acc.name, consumer, res_name, hazard))
+        if acc.stream is None or acc.stream == stream:
+            need.src_stages |= acc.stages
+            if is_write:
+                need.src_access |= acc.access & WRITE_ACCESS
+        else:
+            need.cross[acc.stream] = max(need.cross.get(acc.stream, -1), acc.pos)
+
+    def _owner_stream(self, st: _Unit) -> str:
+        last = st.write
+        for rd in st.reads:
+            if last is None or (rd.stream is not None and rd.pos > last.pos):
+                last = rd
+        return last.stream
+
+    @staticmethod
+    def _add(out, key, unit, reasons, cross, ownership):
+        entry = out.setdefault(key, [[], [], {}, False])
+        entry[0].append(unit)
+        entry[1].extend(reasons)
+        for s, p in cross.items():
+            entry[2][s] = max(entry[2].get(s, -1), p)
+        entry[3] = entry[3] or ownership
+
+
+def _stream_stages(st: _Unit, stream) -> int:
+    m = 0
+    if st.write is not None and st.write.stream == stream:
+        m |= st.write.stages
+    for rd in st.reads:
+        if rd.stream == stream:
+            m |= rd.stages
+    return m
+
+
+def _stream_write_access(st: _Unit, stream) -> int:
+    if st.write is not None and st.write.stream == stream:
+        return st.write.access & WRITE_ACCESS
+    return 0
+
+
+def _last_pos(st: _Unit, stream) -> int:
+    p = -1
+    if st.write is not None and st.write.stream == stream:
+        p = st.write.pos
+    for rd in st.reads:
+        if rd.stream == stream:
+            p = max(p, rd.pos)
+    return p
+
+
+def _last_name(st: _Unit):
+    last = st.write
+    for rd in st.reads:
+        if last is None or rd.pos > last.pos:
+            last = rd
+    return last.name if last is not None else None
+
+
+def _dedup(reasons) -> tuple[Reason, ...]:
+    return tuple(dict.fromkeys(reasons))
+
+
+def _collect(out: dict, releases: list):
+    transitions, cross = [], {}
+    own = {}
+    for key, (units, reasons, xs, ownership) in out.items():
+        for s, p in xs.items():
+            prev = own.get(s)
+            cross[s] = max(cross.get(s, -1), p)
+            own[s] = (prev or False) or ownership
+        if key is None:
+            continue
+        kind, r, ss, sa, ds, da, ol, nl, sf, df = key
+        transitions.append(Transition(r, tuple(sorted(set(units))), Stage(ss), Access(sa), Stage(ds), Access(da),
+                                      ol, nl, sf, df, kind, _dedup(reasons)))
+    rel_groups: dict = {}
+    for stream, (r, u, ss, sa, ol, nl, sf, df), reason in releases:
+        entry = rel_groups.setdefault((stream, r, ss, sa, ol, nl, sf, df), [[], []])
+        entry[0].append(u)
+        entry[1].append(reason)
+    rels = tuple((k[0], Transition(k[1], tuple(sorted(v[0])), k[2], k[3], Stage.NONE, Access.NONE, k[4], k[5],
+                                   k[6], k[7], "release", _dedup(v[1])))
+                 for k, v in rel_groups.items())
+    crosses = tuple(CrossDep(s, p, Stage(0), own[s]) for s, p in cross.items())
+    return tuple(transitions), crosses, rels
+
+
+def track(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict, family_of: dict,
+          concurrent: bool = False) -> Tracked:
+    tracker = Tracker(rg, stream_of, family_of, concurrent)
+    passes = []
+    for pos, p_index in enumerate(order):
+        p = rg.passes[p_index]
+        stream = stream_of[p.queue]
+        out: dict = {}
+        releases: list = []
+        for a in p.accesses:
+            tracker.access(pos, p.name, stream, a, out, releases)
+        transitions, cross, rels = _collect(out, releases)
+        cs = Stage(0)
+        for a in p.accesses:
+            cs |= a.stages
+        cross = tuple(CrossDep(c.stream, c.position, _wait_stages(out, c.stream, cs), c.ownership) for c in cross)
+        passes.append(PassSync(pos, p_index, stream, transitions, cross, rels))
+    finals = _final_states(rg, tracker, len(order))
+    return Tracked(tuple(passes), finals, tracker.first_use, tracker.last_stream)
+
+
+def _wait_stages(out, stream, fallback) -> Stage:
+    """The narrowest stages a semaphore wait on `stream` must cover: the consumers' own stages."""
+    m = 0
+    for key, (_units, _r, xs, _o) in out.items():
+        if stream in xs:
+            m |= key[4] if key is not None else 0
+    return Stage(m) if m else fallback
+
+
+def _final_states(rg: ResolvedGraph, tracker: Tracker, end_pos: int) -> tuple[FinalSync, ...]:
+    """Imported resources end in their declared final state: a virtual access at the frame's end."""
+    per_stream: dict[str, list] = {}
+    for r in sorted(tracker.units):
+        res = rg.resources[r]
+        decl = res.decl
+        if not decl.imported or decl.final is None:
+            continue
+        info = lookup(decl.final)
+        layout = layout_for_format(info.layout, decl.desc.format) if res.is_image else None
+        stream = tracker.last_stream[r]
+        fake = ResolvedAccess(r, tuple(range(res.unit_count)), info.stages, info.access, layout, False)
+        out, releases = per_stream.setdefault(stream, ({}, []))
+        tracker.access(end_pos, None, stream, fake, out, releases)
+    finals = []
+    for stream, (out, releases) in per_stream.items():
+        # A final state is a consumer named None; relabel its reasons as "final".
+        for key, entry in out.items():
+            entry[1][:] = [Reason(x.producer, None, x.resource, "final" if x.hazard != "ownership" else x.hazard)
+                           for x in entry[1]]
+        transitions, cross, rels = _collect(out, releases)
+        cross = tuple(CrossDep(c.stream, c.position, Stage.ALL_COMMANDS, c.ownership) for c in cross)
+        finals.append(FinalSync(stream, transitions, cross, rels))
+    return tuple(finals)

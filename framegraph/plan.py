@@ -1,0 +1,293 @@
+"""The compiled frame: immutable per-queue command streams, submits, resources and statistics,
+serialisable to `framegraph-plan/1` JSON (DESIGN.md, docs/formats.md)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .vk import Access, Layout, Stage
+
+FORMAT = "framegraph-plan/1"
+
+
+def _layout(l: Layout | None):
+    return None if l is None else l.full_name
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    producer: str | None
+    consumer: str | None
+    resource: str
+    hazard: str
+
+    def to_dict(self):
+        return {"producer": self.producer, "consumer": self.consumer, "resource": self.resource,
+                "hazard": self.hazard}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryBarrier:
+    src_stages: Stage
+    src_access: Access
+    dst_stages: Stage
+    dst_access: Access
+
+    def to_dict(self):
+        return {"src_stages": self.src_stages.names(), "src_access": self.src_access.names(),
+                "dst_stages": self.dst_stages.names(), "dst_access": self.dst_access.names()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BufferBarrier(MemoryBarrier):
+    resource: str
+    range: tuple[int, int]
+    src_queue: int | None = None
+    dst_queue: int | None = None
+
+    def to_dict(self):
+        return {"resource": self.resource, "range": list(self.range), **MemoryBarrier.to_dict(self),
+                "src_queue": self.src_queue, "dst_queue": self.dst_queue}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageBarrier(MemoryBarrier):
+    resource: str
+    mips: tuple[int, int]
+    layers: tuple[int, int]
+    old_layout: Layout
+    new_layout: Layout
+    src_queue: int | None = None
+    dst_queue: int | None = None
+
+    def to_dict(self):
+        return {"resource": self.resource, "mips": list(self.mips), "layers": list(self.layers),
+                **MemoryBarrier.to_dict(self), "old_layout": self.old_layout.full_name,
+                "new_layout": self.new_layout.full_name, "src_queue": self.src_queue,
+                "dst_queue": self.dst_queue}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dependency:
+    """One VkDependencyInfo."""
+    memory: tuple[MemoryBarrier, ...] = ()
+    buffers: tuple[BufferBarrier, ...] = ()
+    images: tuple[ImageBarrier, ...] = ()
+
+    def to_dict(self):
+        return {"memory": [m.to_dict() for m in self.memory], "buffers": [b.to_dict() for b in self.buffers],
+                "images": [i.to_dict() for i in self.images]}
+
+    def merged(self, other: "Dependency") -> "Dependency":
+        return Dependency(memory=self.memory + other.memory, buffers=self.buffers + other.buffers,
+                          images=self.images + other.images)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarrierCmd:
+    dependency: Dependency
+    reasons: tuple[Reason, ...] = ()
+    op: str = "barrier"
+
+    def to_dict(self):
+        return {"op": "barrier", "dependency": self.dependency.to_dict(),
+                "reasons": [r.to_dict() for r in self.reasons]}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassCmd:
+    pass_name: str
+    op: str = "pass"
+
+    def to_dict(self):
+        return {"op": "pass", "pass": self.pass_name}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetEventCmd:
+    event: str
+    dependency: Dependency
+    reasons: tuple[Reason, ...] = ()
+    op: str = "set_event"
+
+    def to_dict(self):
+        return {"op": "set_event", "event": self.event, "dependency": self.dependency.to_dict(),
+                "reasons": [r.to_dict() for r in self.reasons]}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitEventsCmd:
+    events: tuple[str, ...]
+    dependencies: tuple[Dependency, ...]
+    reasons: tuple[Reason, ...] = ()
+    op: str = "wait_events"
+
+    def to_dict(self):
+        return {"op": "wait_events", "events": list(self.events),
+                "dependencies": [d.to_dict() for d in self.dependencies],
+                "reasons": [r.to_dict() for r in self.reasons]}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResetEventCmd:
+    event: str
+    stages: Stage
+    op: str = "reset_event"
+
+    def to_dict(self):
+        return {"op": "reset_event", "event": self.event, "stages": self.stages.names()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait:
+    """A semaphore wait: on another queue's timeline value, or the swapchain acquire."""
+    stages: Stage
+    queue: str | None = None
+    value: int | None = None
+    acquire: str | None = None
+
+    def to_dict(self):
+        if self.acquire is not None:
+            return {"acquire": self.acquire, "stages": self.stages.names()}
+        return {"queue": self.queue, "value": self.value, "stages": self.stages.names()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submit:
+    queue: str
+    waits: tuple[Wait, ...]
+    signal_value: int
+    signal_stages: Stage
+    commands: tuple
+    present: tuple[str, ...] = ()
+
+    def to_dict(self):
+        d = {"queue": self.queue, "wait": [w.to_dict() for w in self.waits],
+             "signal": {"value": self.signal_value, "stages": self.signal_stages.names()},
+             "commands": [c.to_dict() for c in self.commands]}
+        if self.present:
+            d["present"] = list(self.present)
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanAccess:
+    resource: str
+    stages: Stage
+    access: Access
+    layout: Layout | None = None
+    mips: tuple[int, int] | None = None
+    layers: tuple[int, int] | None = None
+    range: tuple[int, int] | None = None
+    discard: bool = False
+
+    def to_dict(self):
+        d: dict[str, Any] = {"resource": self.resource, "stages": self.stages.names(),
+                             "access": self.access.names()}
+        if self.layout is not None:
+            d.update(layout=self.layout.full_name, mips=list(self.mips), layers=list(self.layers))
+        else:
+            d["range"] = list(self.range)
+        if self.discard:
+            d["discard"] = True
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanPass:
+    name: str
+    queue: str
+    stream: str
+    accesses: tuple[PlanAccess, ...]
+
+    def to_dict(self):
+        return {"name": self.name, "queue": self.queue, "accesses": [a.to_dict() for a in self.accesses]}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class State:
+    stages: Stage
+    access: Access
+    layout: Layout | None
+
+    def to_dict(self):
+        d = {"stages": self.stages.names(), "access": self.access.names()}
+        if self.layout is not None:
+            d["layout"] = self.layout.full_name
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanResource:
+    name: str
+    kind: str
+    transient: bool
+    imported: bool
+    swapchain: bool
+    history: bool
+    usage: tuple[str, ...]
+    sharing: str = "exclusive"
+    format: str | None = None
+    extent: tuple[int, int, int] | None = None
+    mips: int = 1
+    layers: int = 1
+    samples: int = 1
+    size: int = 0
+    initial: State | None = None
+    final: State | None = None
+    heap: int | None = None
+    offset: int | None = None
+
+    def to_dict(self):
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "transient": self.transient,
+                             "imported": self.imported, "swapchain": self.swapchain, "usage": list(self.usage),
+                             "sharing": self.sharing}
+        if self.history:
+            d["history"] = True
+        if self.kind == "image":
+            d.update(format=self.format, extent=list(self.extent), mips=self.mips, layers=self.layers,
+                     samples=self.samples)
+        d["size"] = self.size
+        if self.imported:
+            d["initial"] = self.initial.to_dict() if self.initial else None
+            d["final"] = self.final.to_dict() if self.final else None
+        if self.heap is not None:
+            d.update(heap=self.heap, offset=self.offset)
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    graph: str
+    strategy: str
+    queues: dict                 # stream name -> {"family", "index"}
+    culled: tuple[str, ...]
+    passes: tuple[PlanPass, ...]
+    resources: tuple[PlanResource, ...]
+    heaps: tuple[dict, ...]
+    submits: tuple[Submit, ...]
+    stats: dict
+    options: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "graph": self.graph, "strategy": self.strategy,
+                "queues": {k: dict(v) for k, v in self.queues.items()}, "culled": list(self.culled),
+                "passes": [p.to_dict() for p in self.passes],
+                "resources": [r.to_dict() for r in self.resources], "heaps": [dict(h) for h in self.heaps],
+                "submits": [s.to_dict() for s in self.submits], "stats": dict(self.stats)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def pass_named(self, name: str) -> PlanPass:
+        for p in self.passes:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def commands(self, queue: str | None = None):
+        """All commands in submission order (optionally of one queue)."""
+        for s in self.submits:
+            if queue is None or s.queue == queue:
+                yield from s.commands
