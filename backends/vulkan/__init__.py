@@ -1,0 +1,17 @@
+"""The Vulkan backend: importing it loads libvulkan (the pure compiler in framegraph/ never does).
+
+Everything a caller needs is re-exported here; the submodules say what each decides.
+"""
+from .context import VulkanContext
+from .device import DeviceSelectionError, PhysicalDeviceInfo, Queue, QueueFamily
+from .memory import Buffer, Image, create_buffer, create_image_2d, find_memory_type, read_buffer
+from .commands import one_time_commands
+from .shaders import create_shader_module, load_spirv, shader_dir
+from .validation import MESSAGES, Message, MessageLog
+
+__all__ = [
+    "VulkanContext", "DeviceSelectionError", "PhysicalDeviceInfo", "Queue", "QueueFamily",
+    "Buffer", "Image", "create_buffer", "create_image_2d", "find_memory_type", "read_buffer",
+    "one_time_commands", "create_shader_module", "load_spirv", "shader_dir",
+    "MESSAGES", "Message", "MessageLog",
+]

@@ -1,0 +1,47 @@
+"""Committed SPIR-V is what scripts/compile_shaders.sh makes from the committed GLSL today."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHADERS = ROOT / "shaders"
+SOURCE_SUFFIXES = (".vert", ".frag", ".comp", ".glsl")
+
+
+def _sources():
+    return sorted(p for p in SHADERS.iterdir() if p.suffix in SOURCE_SUFFIXES)
+
+
+def test_every_source_has_spirv_and_no_orphans():
+    sources = {p.name for p in _sources()}
+    compiled = {p.name[:-len(".spv")] for p in SHADERS.glob("*.spv")}
+    assert sources, "no shader sources found"
+    assert sources == compiled, f"missing .spv: {sources - compiled}; orphan .spv: {compiled - sources}"
+
+
+def test_spirv_is_fresh(tmp_path, expect_lavapipe):
+    if shutil.which("glslc") is None:
+        if expect_lavapipe:
+            pytest.fail("glslc is required here (CI or FRAMEGRAPH_EXPECT_LAVAPIPE=1); apt-get install glslc")
+        pytest.skip("glslc not installed")
+    subprocess.run(["bash", str(ROOT / "scripts" / "compile_shaders.sh"), str(tmp_path)],
+                   check=True, capture_output=True, text=True)
+    stale = [src.name for src in _sources()
+             if (tmp_path / f"{src.name}.spv").read_bytes() != (SHADERS / f"{src.name}.spv").read_bytes()]
+    assert not stale, f"stale SPIR-V for {stale}: run scripts/compile_shaders.sh and commit shaders/*.spv"
+
+
+def test_load_spirv_by_name():
+    try:
+        from framegraph.backends.vulkan.shaders import SPIRV_MAGIC, load_spirv
+    except (ImportError, OSError) as error:
+        pytest.skip(f"no Vulkan loader: {error}")
+    code = load_spirv("triangle.vert")
+    assert int.from_bytes(code[:4], "little") == SPIRV_MAGIC
+    assert load_spirv("triangle.frag.spv") == (SHADERS / "triangle.frag.spv").read_bytes()
+    with pytest.raises(FileNotFoundError, match="compile_shaders.sh"):
+        load_spirv("missing.vert")
