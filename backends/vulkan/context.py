@@ -82,13 +82,19 @@ class VulkanContext:
         chain = _validation.messenger_create_info() if debug_utils else None
         if want_validation:
             chain = _validation.validation_features(chain, sync_validation=self.sync_validation)
+        # Surface extensions cost nothing when no window is made, and let any context present.
+        self.instance_extensions = frozenset(
+            ([_validation.DEBUG_UTILS_EXTENSION] if debug_utils else [])
+            + [name for name in _validation.surface_extensions() if name in extensions])
+        if "VK_KHR_surface" not in self.instance_extensions:
+            self.instance_extensions -= set(_validation.surface_extensions())
         app = vk.VkApplicationInfo(pApplicationName=app_name, applicationVersion=1,
                                    pEngineName="framegraph", engineVersion=1,
                                    apiVersion=_device.API_VERSION)
         create_info = vk.VkInstanceCreateInfo(
             pNext=chain, pApplicationInfo=app,
             ppEnabledLayerNames=[_validation.LAYER_NAME] if want_validation else None,
-            ppEnabledExtensionNames=[_validation.DEBUG_UTILS_EXTENSION] if debug_utils else None)
+            ppEnabledExtensionNames=sorted(self.instance_extensions) or None)
         instance = vk.vkCreateInstance(create_info, None)
         self.instance = instance
         self.registry.add("VkInstance", instance, lambda: vk.vkDestroyInstance(instance, None))
@@ -109,8 +115,10 @@ class VulkanContext:
         self.memory_properties = vk.vkGetPhysicalDeviceMemoryProperties(physical.handle)
         self.queue_families: tuple[QueueFamily, ...] = physical.queue_families
         families = _device.assign_queue_families(physical.queue_families)
-        device, placement = _device.create_logical_device(physical, families)
+        device, placement, extensions, features = _device.create_logical_device(physical, families)
         self.device = device
+        self.device_extensions: frozenset[str] = extensions
+        self.features: dict[str, bool] = features
         self.registry.add("VkDevice", device, lambda: vk.vkDestroyDevice(device, None))
         self.queues: dict[str, Queue] = {}
         for logical, (family, index) in placement.items():

@@ -65,6 +65,14 @@ class DebugUtils:
     def _label(name: str, color) -> Any:
         return vk.VkDebugUtilsLabelEXT(pLabelName=name, color=list(color))
 
+    def label_struct(self, name: str, color=(0.0, 0.0, 0.0, 0.0)) -> Any:
+        """A label built once and passed to begin_label_struct every frame (struct building is slow)."""
+        return self._label(name, color)
+
+    def begin_label_struct(self, command_buffer, label) -> None:
+        if self._begin is not None:
+            self._begin(command_buffer, label)
+
     def begin_label(self, command_buffer, name: str, color=(0.0, 0.0, 0.0, 0.0)) -> None:
         if self._begin is not None:
             self._begin(command_buffer, self._label(name, color))

@@ -160,9 +160,18 @@ def _feature_chain():
 REQUIRED_FEATURES = (("Vulkan13", "synchronization2"), ("Vulkan13", "dynamicRendering"),
                      ("Vulkan12", "timelineSemaphore"))
 
+# Enabled where the device offers them: presenting to a window, and descriptors pushed into the
+# command buffer (no pools to manage per frame). Callers check ctx.device_extensions.
+OPTIONAL_DEVICE_EXTENSIONS = ("VK_KHR_swapchain", "VK_KHR_push_descriptor")
+
+
+def available_device_extensions(physical_handle) -> set[str]:
+    return {ext.extensionName for ext in vk.vkEnumerateDeviceExtensionProperties(physical_handle, None)}
+
 
 def create_logical_device(physical: PhysicalDeviceInfo, families: dict[str, int]):
-    """Returns (VkDevice, {logical name: (family, queue index)})."""
+    """Returns (VkDevice, {logical name: (family, queue index)}, enabled extension names,
+    {optional feature: enabled})."""
     if physical.api_version < API_VERSION:
         raise DeviceSelectionError(f"{physical.name} supports Vulkan {version_string(physical.api_version)}; "
                                    "framegraph needs 1.3")
@@ -178,10 +187,16 @@ def create_logical_device(physical: PhysicalDeviceInfo, families: dict[str, int]
         setattr({"Vulkan13": e13, "Vulkan12": e12}[table], name, vk.VK_TRUE)
     # Timestamps are reset from the host between frames without a command buffer.
     e12.hostQueryReset = s12.hostQueryReset
+    # glslc --target-env=vulkan1.3 writes compute local sizes as LocalSizeId, which needs maintenance4.
+    e13.maintenance4 = s13.maintenance4
 
     unique = sorted(set(families.values()))
     queue_infos = [vk.VkDeviceQueueCreateInfo(queueFamilyIndex=family, queueCount=1, pQueuePriorities=[1.0])
                    for family in unique]
-    create_info = vk.VkDeviceCreateInfo(pNext=enable, pQueueCreateInfos=queue_infos)
+    available = available_device_extensions(physical.handle)
+    extensions = [name for name in OPTIONAL_DEVICE_EXTENSIONS if name in available]
+    create_info = vk.VkDeviceCreateInfo(pNext=enable, pQueueCreateInfos=queue_infos,
+                                        ppEnabledExtensionNames=extensions or None)
     device = vk.vkCreateDevice(physical.handle, create_info, None)
-    return device, {name: (family, 0) for name, family in families.items()}
+    features = {"hostQueryReset": bool(e12.hostQueryReset), "maintenance4": bool(e13.maintenance4)}
+    return device, {name: (family, 0) for name, family in families.items()}, frozenset(extensions), features

@@ -16,6 +16,16 @@ from vulkan import ffi
 LAYER_NAME = "VK_LAYER_KHRONOS_validation"
 DEBUG_UTILS_EXTENSION = "VK_EXT_debug_utils"
 
+
+def surface_extensions() -> tuple[str, ...]:
+    """VK_KHR_surface and the platform surfaces GLFW may ask for (targets.py). Wayland only where a
+    compositor is named: Mesa's Wayland WSI complains on stderr about XDG_RUNTIME_DIR otherwise."""
+    names = ["VK_KHR_surface", "VK_KHR_xcb_surface", "VK_KHR_xlib_surface", "VK_KHR_win32_surface",
+             "VK_EXT_metal_surface"]
+    if os.environ.get("WAYLAND_DISPLAY"):
+        names.append("VK_KHR_wayland_surface")
+    return tuple(names)
+
 _SEVERITY_NAMES = {
     vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_VERBOSE_BIT_EXT: "VERBOSE",
     vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_INFO_BIT_EXT: "INFO",
