@@ -8,10 +8,18 @@ from .memory import Buffer, Image, create_buffer, create_image_2d, find_memory_t
 from .commands import one_time_commands
 from .shaders import create_shader_module, load_spirv, shader_dir
 from .validation import MESSAGES, Message, MessageLog
+from .resources import Allocator, PhysicalBuffer, PhysicalImage, ResourceCache
+from .pipelines import Pipeline, Pipelines
+from .recorder import PassContext, Program
+from .frames import FrameInfo, Renderer, device_profile
+from .targets import OffscreenTarget, WindowTarget, make_target, save_png
 
 __all__ = [
     "VulkanContext", "DeviceSelectionError", "PhysicalDeviceInfo", "Queue", "QueueFamily",
     "Buffer", "Image", "create_buffer", "create_image_2d", "find_memory_type", "read_buffer",
     "one_time_commands", "create_shader_module", "load_spirv", "shader_dir",
     "MESSAGES", "Message", "MessageLog",
+    "Allocator", "PhysicalBuffer", "PhysicalImage", "ResourceCache", "Pipeline", "Pipelines", "PassContext",
+    "Program", "FrameInfo", "Renderer", "device_profile", "OffscreenTarget", "WindowTarget", "make_target",
+    "save_png",
 ]

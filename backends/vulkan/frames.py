@@ -1,0 +1,298 @@
+"""The frame loop: declare a frame, compile it (cached), resolve its resources, record and submit
+it, frames in flight.
+
+Timeline values in a plan count from 1 per frame; each stream's semaphore gets a base that grows
+frame after frame. A frame slot (command pools, events, descriptor pools, query pool, transients)
+is reused only after the host has waited for the values its previous frame signalled.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+import vulkan as vk
+
+import framegraph
+from framegraph.graph import FrameGraph, Handle
+from framegraph.profiles import DeviceProfile, QueueSlot
+
+from .owner import Owner
+from .pipelines import DescriptorArena, Pipelines
+from .recorder import Program
+from .resources import Allocator, ResourceCache
+from .timing import GpuTimer
+
+WAIT_TIMEOUT_NS = 20 * 1_000_000_000
+# Set and waited only by commands (sync2 events): the driver may skip host visibility. The binding
+# knows only the _KHR spelling, or not at all.
+EVENT_CREATE_DEVICE_ONLY = getattr(vk, "VK_EVENT_CREATE_DEVICE_ONLY_BIT_KHR", None) or 0x1
+
+
+def device_profile(ctx) -> DeviceProfile:
+    """The compiler's view of this device: which family and queue each logical queue runs on."""
+    return DeviceProfile(name=ctx.device_name,
+                         queues={name: QueueSlot(family=q.family, index=q.index) for name, q in ctx.queues.items()},
+                         buffer_image_granularity=int(ctx.properties.limits.bufferImageGranularity))
+
+
+@dataclass
+class FrameInfo:
+    """What the frame's build function is told; `output` is the target's image, imported."""
+    index: int
+    slot: int
+    time: float
+    extent: tuple[int, int] = (0, 0)
+    format: str = ""
+    output: Handle | None = None
+    image_index: int | None = None       # the swapchain image (window targets)
+    extra: dict = field(default_factory=dict)
+
+
+class StreamQueue(NamedTuple):
+    handle: Any
+    family: int
+    index: int
+    timestamp_bits: int
+
+
+class FrameSlot:
+    """Per-frame-in-flight objects: command pools (one per queue family; recording is on one
+    thread) with their command buffers, events, descriptor pools, the timestamp query pool."""
+
+    def __init__(self, ctx, owner: Owner, index: int, *, push_descriptors: bool) -> None:
+        self.ctx = ctx
+        self.owner = owner
+        self.index = index
+        self.pools: dict[int, Any] = {}
+        self.buffers: dict[int, list] = {}
+        self.events: dict[tuple, Any] = {}
+        self.frame = -1                      # the frame recorded here last
+        self.values: dict[str, int] = {}     # stream -> timeline value that frame ends at
+        self.timer = GpuTimer(ctx, owner, f"frame{index}")
+        self.arena = None if push_descriptors else DescriptorArena(ctx, owner, f"frame{index}")
+
+    def command_buffer(self, family: int, k: int):
+        pool = self.pools.get(family)
+        if pool is None:
+            pool = self.pools[family] = self.owner.create("VkCommandPool", vk.VkCommandPoolCreateInfo(
+                flags=vk.VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, queueFamilyIndex=family),
+                name=f"frame{self.index}.pool.family{family}")
+            self.buffers[family] = []
+        buffers = self.buffers[family]
+        while len(buffers) <= k:
+            (cmd,) = self.ctx.allocate_command_buffers(pool, 1, name=f"frame{self.index}.family{family}.cmd{len(buffers)}")
+            buffers.append(self.owner.adopt("VkCommandBuffer", cmd))
+        return buffers[k]
+
+    def event(self, key: tuple):
+        event = self.events.get(key)
+        if event is None:
+            event = self.events[key] = self.owner.create(
+                "VkEvent", vk.VkEventCreateInfo(flags=EVENT_CREATE_DEVICE_ONLY),
+                name=f"frame{self.index}.submit{key[0]}.{key[1]}")
+        return event
+
+    def reset(self) -> None:
+        for pool in self.pools.values():
+            vk.vkResetCommandPool(self.ctx.device, pool, 0)
+        if self.arena is not None:
+            self.arena.reset()
+
+
+class _Compiled:
+    __slots__ = ("plan", "programs")
+
+    def __init__(self, plan) -> None:
+        self.plan = plan
+        self.programs: dict[int, Program] = {}
+
+
+class Renderer:
+    """Runs frames: `renderer.render(build)` with `build(fg, frame)` declaring the frame each time.
+
+    `build` gets a FrameGraph and a FrameInfo whose `output` is the target's image, and returns the
+    output's final handle. The renderer compiles (cached by graph structure and strategy),
+    allocates or finds the frame's resources, records every submit of the plan and submits them.
+    """
+
+    def __init__(self, ctx, target=None, *, strategy: str = "batched", frames_in_flight: int = 2,
+                 options: framegraph.CompileOptions | None = None, timestamps: bool = True,
+                 push_descriptors: bool | None = None, on_compile: Callable | None = None,
+                 name: str = "frame", plan_cache_size: int = 16) -> None:
+        if frames_in_flight < 1:
+            raise ValueError("frames_in_flight must be at least 1")
+        self.ctx = ctx
+        self.name = name
+        self.strategy = strategy
+        self.options = options
+        self.frames_in_flight = frames_in_flight
+        self.on_compile = on_compile
+        self.profile = device_profile(ctx)
+        self.owner = Owner(ctx)
+        self.allocator = Allocator(ctx)
+        self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)
+        self.pipelines = Pipelines(ctx, push_descriptors=push_descriptors)
+        self.slots = [FrameSlot(ctx, self.owner, i, push_descriptors=self.pipelines.push_descriptors)
+                      for i in range(frames_in_flight)]
+        if not timestamps:
+            for slot in self.slots:
+                slot.timer.enabled = False
+        self._timelines: dict[str, Any] = {}
+        self._base: dict[str, int] = {}
+        self._queues: dict[str, StreamQueue] = {}
+        self._plans: OrderedDict = OrderedDict()
+        self._plan_cache_size = plan_cache_size
+        self.frame = 0
+        self.compiles = 0
+        self.last_plan = None
+        self.last_gpu_times_ms: dict[str, float] = {}
+        self._start = time.perf_counter()
+        self._closed = False
+        self.target = target
+        if target is not None:
+            target.attach(self)
+
+    # -- compile --------------------------------------------------------------------------
+    def compile(self, graph) -> _Compiled:
+        """The plan for `graph` (a frozen Graph: structural equality is the cache key, the same
+        information as its JSON without the dump)."""
+        key = (graph, self.strategy)
+        compiled = self._plans.get(key)
+        if compiled is not None:
+            self._plans.move_to_end(key)
+            return compiled
+        plan = framegraph.compile(graph, strategy=self.strategy, device=self.profile, options=self.options)
+        self.compiles += 1
+        if self.on_compile is not None:
+            self.on_compile(plan)
+        compiled = self._plans[key] = _Compiled(plan)
+        while len(self._plans) > self._plan_cache_size:
+            self._plans.popitem(last=False)
+        return compiled
+
+    def _stream_queue(self, stream: str, slot: dict) -> StreamQueue:
+        q = self._queues.get(stream)
+        if q is None:
+            match = next((q for q in self.ctx.queues.values()
+                          if q.family == slot["family"] and q.index == slot.get("index", 0)), None)
+            if match is None:
+                raise RuntimeError(f"the plan runs stream {stream!r} on family {slot['family']} queue "
+                                   f"{slot.get('index', 0)}, which this context did not create")
+            bits = self.ctx.queue_families[match.family].timestamp_valid_bits
+            q = self._queues[stream] = StreamQueue(match.handle, match.family, match.index, bits)
+            timeline = self.owner.create("VkSemaphore", vk.VkSemaphoreCreateInfo(
+                pNext=vk.VkSemaphoreTypeCreateInfo(semaphoreType=vk.VK_SEMAPHORE_TYPE_TIMELINE, initialValue=0)),
+                name=f"timeline.{stream}")
+            self._timelines[stream] = timeline
+            self._base[stream] = 0
+        return q
+
+    # -- frames ---------------------------------------------------------------------------
+    def _retire(self, slot: FrameSlot) -> None:
+        """Wait for the slot's previous frame, then hand its timings out and its objects back."""
+        if slot.frame < 0:
+            return
+        self._wait_values(slot.values)
+        times = slot.timer.collect()
+        if times:
+            self.last_gpu_times_ms = times
+        slot.reset()
+        slot.frame = -1
+
+    def _wait_values(self, values: dict[str, int]) -> None:
+        if not values:
+            return
+        streams = list(values)
+        vk.vkWaitSemaphores(self.ctx.device, vk.VkSemaphoreWaitInfo(
+            pSemaphores=[self._timelines[s] for s in streams], pValues=[values[s] for s in streams]),
+            WAIT_TIMEOUT_NS)
+
+    def wait_frame(self, index: int) -> None:
+        """Block until frame `index` has finished on the GPU."""
+        for slot in self.slots:
+            if slot.frame == index:
+                self._wait_values(slot.values)
+
+    def wait(self) -> None:
+        """Block until every submitted frame has finished; timings of the latest are then in
+        last_gpu_times_ms."""
+        for slot in sorted(self.slots, key=lambda s: s.frame):
+            self._retire(slot)
+
+    def render(self, build: Callable) -> FrameInfo:
+        if self._closed:
+            raise RuntimeError("renderer is closed")
+        index = self.frame
+        slot = self.slots[index % self.frames_in_flight]
+        self._retire(slot)
+        # Every frame up to index - frames_in_flight has finished: their resources may go.
+        self.resources.collect(index - self.frames_in_flight)
+
+        frame = FrameInfo(index=index, slot=slot.index, time=time.perf_counter() - self._start)
+        fg = FrameGraph(self.name)
+        if self.target is not None:
+            self.target.begin_frame(frame)
+            frame.output = self.target.declare(fg, frame)
+        result = build(fg, frame)
+        if self.target is not None:
+            self.target.end_graph(fg, frame, result)
+        graph = fg.graph()
+        compiled = self.compile(graph)
+        plan = self.last_plan = compiled.plan
+
+        queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
+        resolved = self.resources.resolve(plan, outputs=graph.outputs, imports=fg.imports, slot=slot.index,
+                                          frame=index)
+        program = compiled.programs.get(slot.index)
+        if program is None:
+            program = compiled.programs[slot.index] = Program(
+                self.ctx, plan, slot=slot, resolved=resolved, timelines=self._timelines, queues=queues,
+                debug=self.ctx.debug)
+        else:
+            program.rebind(resolved)
+        acquire = present = None
+        if self.target is not None:
+            acquire, present = self.target.semaphores(frame)
+        if (program.acquire_waits or program.present_queue is not None) and (acquire is None or present is None):
+            raise framegraph.FrameGraphError("the plan waits on a swapchain acquire, but the target has no swapchain")
+        program.set_values(self._base, acquire=acquire, present=present)
+
+        slot.timer.prepare(len(plan.passes))
+        program.record(self, frame, resolved, fg.callbacks, slot.timer)
+        program.submit()
+        ends = {}
+        for submit in plan.submits:
+            ends[submit.queue] = max(ends.get(submit.queue, 0), submit.signal_value)
+        for stream, last in ends.items():
+            self._base[stream] += last
+        slot.values = {stream: self._base[stream] for stream in ends}
+        slot.frame = index
+        self.frame += 1
+        if self.target is not None:
+            self.target.end_frame(frame, program.present_queue)
+        return frame
+
+    # -- teardown -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Wait for the GPU, then destroy everything this renderer made, newest first."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self.ctx.destroyed:
+            self.ctx.wait_idle()
+            self.wait()
+        self._plans.clear()
+        if self.target is not None:
+            self.target.close()
+        self.resources.close()
+        self.allocator.close()
+        self.pipelines.close()
+        self.owner.close()
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

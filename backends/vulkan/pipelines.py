@@ -1,0 +1,258 @@
+"""Pipelines from committed SPIR-V: layouts derived by reflection, graphics pipelines for dynamic
+rendering (attachment formats come from the pass that draws), compute pipelines, one
+VkPipelineCache, and descriptors written for the caller — pushed into the command buffer with
+VK_KHR_push_descriptor where the device has it, else from per-frame pools reset with the frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import vulkan as vk
+from vulkan import ffi
+
+from .owner import Owner
+from .reflect import Binding, ShaderInfo, merge_bindings, reflect
+from .shaders import load_spirv
+
+IMAGE_DESCRIPTORS = (vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
+                     vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLER)
+BUFFER_DESCRIPTORS = (vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER)
+
+_TOPOLOGIES = {"triangle_list": vk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST,
+               "triangle_strip": vk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
+               "line_list": vk.VK_PRIMITIVE_TOPOLOGY_LINE_LIST, "point_list": vk.VK_PRIMITIVE_TOPOLOGY_POINT_LIST}
+_CULL = {"none": vk.VK_CULL_MODE_NONE, "back": vk.VK_CULL_MODE_BACK_BIT, "front": vk.VK_CULL_MODE_FRONT_BIT}
+_COMPARE = {"less": vk.VK_COMPARE_OP_LESS, "less_equal": vk.VK_COMPARE_OP_LESS_OR_EQUAL,
+            "greater": vk.VK_COMPARE_OP_GREATER, "greater_equal": vk.VK_COMPARE_OP_GREATER_OR_EQUAL,
+            "equal": vk.VK_COMPARE_OP_EQUAL, "always": vk.VK_COMPARE_OP_ALWAYS}
+_RGBA = (vk.VK_COLOR_COMPONENT_R_BIT | vk.VK_COLOR_COMPONENT_G_BIT | vk.VK_COLOR_COMPONENT_B_BIT
+         | vk.VK_COLOR_COMPONENT_A_BIT)
+
+
+@dataclass(eq=False)
+class Pipeline:
+    name: str
+    handle: Any
+    layout: Any
+    set_layout: Any | None
+    bind_point: int
+    bindings: dict = field(default_factory=dict)     # binding number -> reflect.Binding (set 0)
+    push_size: int = 0
+    push_stages: int = 0
+    local_size: tuple[int, int, int] | None = None
+    color_formats: tuple[int, ...] = ()
+    depth_format: int = 0
+
+
+class Pipelines:
+    """Owns shader modules, layouts, samplers, pipelines and the pipeline cache; all are cached by
+    what they are made from and live until close()."""
+
+    def __init__(self, ctx, *, push_descriptors: bool | None = None) -> None:
+        self.ctx = ctx
+        self.owner = Owner(ctx)
+        available = "VK_KHR_push_descriptor" in getattr(ctx, "device_extensions", ())
+        if push_descriptors and not available:
+            raise RuntimeError("push descriptors requested but VK_KHR_push_descriptor is not enabled")
+        self.push_descriptors = available if push_descriptors is None else push_descriptors
+        self.cmd_push_descriptor_set = (vk.vkGetDeviceProcAddr(ctx.device, "vkCmdPushDescriptorSetKHR")
+                                        if self.push_descriptors else None)
+        self.cache = self.owner.create("VkPipelineCache", vk.VkPipelineCacheCreateInfo(), name="framegraph.pipelines")
+        self._modules: dict[str, tuple[Any, ShaderInfo]] = {}
+        self._layouts: dict[tuple, tuple[Any, Any]] = {}
+        self._pipelines: dict[tuple, Pipeline] = {}
+        self._samplers: dict[str, Any] = {}
+
+    # -- building blocks -------------------------------------------------------------------
+    def shader(self, name: str) -> tuple[Any, ShaderInfo]:
+        entry = self._modules.get(name)
+        if entry is None:
+            code = load_spirv(name)
+            module = self.owner.create("VkShaderModule", vk.VkShaderModuleCreateInfo(codeSize=len(code), pCode=code),
+                                       name=name)
+            entry = self._modules[name] = (module, reflect(code))
+        return entry
+
+    def _layout(self, bindings: tuple[Binding, ...], push_size: int, push_stages: int):
+        key = (bindings, push_size, push_stages)
+        entry = self._layouts.get(key)
+        if entry is None:
+            if any(b.set != 0 for b in bindings):
+                raise ValueError("shaders may use descriptor set 0 only")
+            set_layout = None
+            if bindings:
+                flags = vk.VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR if self.push_descriptors else 0
+                set_layout = self.owner.create("VkDescriptorSetLayout", vk.VkDescriptorSetLayoutCreateInfo(
+                    flags=flags, pBindings=[vk.VkDescriptorSetLayoutBinding(
+                        binding=b.binding, descriptorType=b.type, descriptorCount=b.count, stageFlags=b.stages)
+                        for b in bindings]))
+            ranges = ([vk.VkPushConstantRange(stageFlags=push_stages, offset=0, size=push_size)]
+                      if push_size else None)
+            layout = self.owner.create("VkPipelineLayout", vk.VkPipelineLayoutCreateInfo(
+                pSetLayouts=[set_layout] if set_layout is not None else None, pPushConstantRanges=ranges))
+            entry = self._layouts[key] = (set_layout, layout)
+        return entry
+
+    def sampler(self, kind: str = "linear") -> Any:
+        handle = self._samplers.get(kind)
+        if handle is None:
+            filt = {"linear": vk.VK_FILTER_LINEAR, "nearest": vk.VK_FILTER_NEAREST}[kind]
+            clamp = vk.VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE
+            handle = self._samplers[kind] = self.owner.create("VkSampler", vk.VkSamplerCreateInfo(
+                magFilter=filt, minFilter=filt,
+                mipmapMode=(vk.VK_SAMPLER_MIPMAP_MODE_LINEAR if kind == "linear"
+                            else vk.VK_SAMPLER_MIPMAP_MODE_NEAREST),
+                addressModeU=clamp, addressModeV=clamp, addressModeW=clamp, maxLod=vk.VK_LOD_CLAMP_NONE),
+                name=f"sampler.{kind}")
+        return handle
+
+    def _finish(self, name, handle, infos, bind_point, **extra) -> Pipeline:
+        bindings = merge_bindings(infos)
+        push_size = max(i.push_constant_size for i in infos)
+        stages = 0
+        for i in infos:
+            stages |= i.stage
+        push_stages = stages if push_size else 0
+        set_layout, layout = self._layout(bindings, (push_size + 3) & ~3, push_stages)
+        return Pipeline(name=name, handle=handle, layout=layout, set_layout=set_layout, bind_point=bind_point,
+                        bindings={b.binding: b for b in bindings}, push_size=(push_size + 3) & ~3,
+                        push_stages=push_stages, **extra)
+
+    # -- pipelines -------------------------------------------------------------------------
+    def compute(self, shader: str, *, name: str | None = None) -> Pipeline:
+        key = ("compute", shader)
+        pipeline = self._pipelines.get(key)
+        if pipeline is None:
+            module, info = self.shader(shader)
+            probe = self._finish(name or shader, None, [info], vk.VK_PIPELINE_BIND_POINT_COMPUTE,
+                                 local_size=info.local_size)
+            # Held in a name: the create info holds a copy whose pName points into this one.
+            stage = vk.VkPipelineShaderStageCreateInfo(stage=vk.VK_SHADER_STAGE_COMPUTE_BIT, module=module,
+                                                       pName="main")
+            create = vk.VkComputePipelineCreateInfo(stage=stage, layout=probe.layout)
+            handle = vk.vkCreateComputePipelines(self.ctx.device, self.cache, 1, [create], None)[0]
+            probe.handle = self._track(handle, probe.name)
+            pipeline = self._pipelines[key] = probe
+        return pipeline
+
+    def graphics(self, vertex: str, fragment: str | None = None, *, color_formats=(), depth_format: int = 0,
+                 samples: int = 1, topology: str = "triangle_list", cull: str = "none", blend: bool = False,
+                 depth_test: bool = False, depth_write: bool = False, depth_compare: str = "less",
+                 name: str | None = None) -> Pipeline:
+        """A pipeline for dynamic rendering into attachments of these formats (PassContext passes
+        the formats of the pass's declared attachments). Viewport and scissor are dynamic."""
+        color_formats = tuple(int(f) for f in color_formats)
+        key = ("graphics", vertex, fragment, color_formats, int(depth_format), samples, topology, cull, blend,
+               depth_test, depth_write, depth_compare)
+        pipeline = self._pipelines.get(key)
+        if pipeline is not None:
+            return pipeline
+        modules = [self.shader(vertex)] + ([self.shader(fragment)] if fragment else [])
+        probe = self._finish(name or f"{vertex}+{fragment}", None, [info for _, info in modules],
+                             vk.VK_PIPELINE_BIND_POINT_GRAPHICS, color_formats=color_formats,
+                             depth_format=int(depth_format))
+        stages = [vk.VkPipelineShaderStageCreateInfo(stage=info.stage, module=module, pName="main")
+                  for module, info in modules]
+        attachment = vk.VkPipelineColorBlendAttachmentState(
+            blendEnable=vk.VK_TRUE if blend else vk.VK_FALSE, colorWriteMask=_RGBA,
+            srcColorBlendFactor=vk.VK_BLEND_FACTOR_SRC_ALPHA,
+            dstColorBlendFactor=vk.VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA, colorBlendOp=vk.VK_BLEND_OP_ADD,
+            srcAlphaBlendFactor=vk.VK_BLEND_FACTOR_ONE, dstAlphaBlendFactor=vk.VK_BLEND_FACTOR_ZERO,
+            alphaBlendOp=vk.VK_BLEND_OP_ADD)
+        create = vk.VkGraphicsPipelineCreateInfo(
+            pNext=vk.VkPipelineRenderingCreateInfo(pColorAttachmentFormats=list(color_formats) or None,
+                                                   depthAttachmentFormat=int(depth_format)),
+            pStages=stages,
+            pVertexInputState=vk.VkPipelineVertexInputStateCreateInfo(),
+            pInputAssemblyState=vk.VkPipelineInputAssemblyStateCreateInfo(topology=_TOPOLOGIES[topology]),
+            pViewportState=vk.VkPipelineViewportStateCreateInfo(viewportCount=1, scissorCount=1),
+            pRasterizationState=vk.VkPipelineRasterizationStateCreateInfo(
+                polygonMode=vk.VK_POLYGON_MODE_FILL, cullMode=_CULL[cull],
+                frontFace=vk.VK_FRONT_FACE_COUNTER_CLOCKWISE, lineWidth=1.0),
+            pMultisampleState=vk.VkPipelineMultisampleStateCreateInfo(rasterizationSamples=samples),
+            pDepthStencilState=vk.VkPipelineDepthStencilStateCreateInfo(
+                depthTestEnable=vk.VK_TRUE if depth_test else vk.VK_FALSE,
+                depthWriteEnable=vk.VK_TRUE if depth_write else vk.VK_FALSE,
+                depthCompareOp=_COMPARE[depth_compare], maxDepthBounds=1.0) if depth_format else None,
+            pColorBlendState=vk.VkPipelineColorBlendStateCreateInfo(
+                pAttachments=[attachment] * len(color_formats) or None),
+            pDynamicState=vk.VkPipelineDynamicStateCreateInfo(
+                pDynamicStates=[vk.VK_DYNAMIC_STATE_VIEWPORT, vk.VK_DYNAMIC_STATE_SCISSOR]),
+            layout=probe.layout)
+        handle = vk.vkCreateGraphicsPipelines(self.ctx.device, self.cache, 1, [create], None)[0]
+        probe.handle = self._track(handle, probe.name)
+        self._pipelines[key] = probe
+        return probe
+
+    def _track(self, handle, name):
+        device = self.ctx.device
+        self.ctx.track("VkPipeline", handle, lambda: vk.vkDestroyPipeline(device, handle, None), name=name)
+        return self.owner.adopt("VkPipeline", handle)
+
+    # -- descriptors -----------------------------------------------------------------------
+    @staticmethod
+    def writes(pipeline: Pipeline, values: dict[int, tuple]) -> list:
+        """VkWriteDescriptorSet structs (dstSet unset) for resolved values:
+        image descriptors ("image", view, layout, sampler) and buffers ("buffer", handle, offset, range)."""
+        out = []
+        for binding, value in sorted(values.items()):
+            b = pipeline.bindings.get(binding)
+            if b is None:
+                raise ValueError(f"pipeline {pipeline.name!r} has no binding {binding} in set 0")
+            if value[0] == "image":
+                _, view, layout, sampler = value
+                info = vk.VkDescriptorImageInfo(sampler=sampler, imageView=view, imageLayout=layout)
+                out.append(vk.VkWriteDescriptorSet(dstBinding=binding, descriptorCount=1, descriptorType=b.type,
+                                                   pImageInfo=[info]))
+            else:
+                _, handle, offset, size = value
+                info = vk.VkDescriptorBufferInfo(buffer=handle, offset=offset, range=size)
+                out.append(vk.VkWriteDescriptorSet(dstBinding=binding, descriptorCount=1, descriptorType=b.type,
+                                                   pBufferInfo=[info]))
+        return out
+
+    def close(self) -> None:
+        self._pipelines.clear()
+        self._layouts.clear()
+        self._modules.clear()
+        self._samplers.clear()
+        self.owner.close()
+
+
+class DescriptorArena:
+    """Descriptor sets for one frame slot where push descriptors are unavailable: allocated from
+    pools that are reset when the slot is reused (after its previous frame finished)."""
+
+    SETS = 256
+    PER_TYPE = 512
+
+    def __init__(self, ctx, owner: Owner, name: str) -> None:
+        self.ctx = ctx
+        self.owner = owner
+        self.name = name
+        self.pools: list = []
+        self.current = 0
+
+    def _new_pool(self):
+        sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=self.PER_TYPE)
+                 for t in IMAGE_DESCRIPTORS + BUFFER_DESCRIPTORS]
+        pool = self.owner.create("VkDescriptorPool", vk.VkDescriptorPoolCreateInfo(
+            maxSets=self.SETS, pPoolSizes=sizes), name=f"{self.name}.descriptors{len(self.pools)}")
+        self.pools.append(pool)
+        return pool
+
+    def reset(self) -> None:
+        for pool in self.pools:
+            vk.vkResetDescriptorPool(self.ctx.device, pool, 0)
+        self.current = 0
+
+    def allocate(self, set_layout) -> Any:
+        while True:
+            if self.current == len(self.pools):
+                self._new_pool()
+            try:
+                return vk.vkAllocateDescriptorSets(self.ctx.device, vk.VkDescriptorSetAllocateInfo(
+                    descriptorPool=self.pools[self.current], pSetLayouts=[set_layout]))[0]
+            except (vk.VkErrorOutOfPoolMemory, vk.VkErrorFragmentedPool):
+                self.current += 1

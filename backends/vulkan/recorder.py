@@ -1,0 +1,601 @@
+"""Recording a compiled plan: its barriers, events and semaphores exactly as the plan says, and each
+pass's callback given a PassContext. The backend adds no synchronization of its own.
+
+Vulkan structs cost ~15 µs each to build in this binding, so every dependency, event array and
+submit info is built once per (plan, frame slot) as a `Program` and reused each frame; what
+changes between frames (resource handles after a re-allocation, semaphore values, swapchain
+semaphores) is patched in place.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import vulkan as vk
+from vulkan import ffi, lib
+
+from framegraph.errors import FrameGraphError
+from framegraph.plan import BarrierCmd, PassCmd, ResetEventCmd, SetEventCmd, WaitEventsCmd
+from framegraph.vk import Access, Stage
+
+from . import resources as _resources
+from .pipelines import Pipeline
+from .resources import PhysicalBuffer, PhysicalImage
+
+IGNORED = vk.VK_QUEUE_FAMILY_IGNORED
+STORE_OP_NONE = 1000301000          # VK_ATTACHMENT_STORE_OP_NONE (core in 1.3)
+
+_COLOR_BITS = Access.COLOR_ATTACHMENT_READ | Access.COLOR_ATTACHMENT_WRITE
+_DEPTH_BITS = Access.DEPTH_STENCIL_ATTACHMENT_READ | Access.DEPTH_STENCIL_ATTACHMENT_WRITE
+_WRITE_BITS = Access.COLOR_ATTACHMENT_WRITE | Access.DEPTH_STENCIL_ATTACHMENT_WRITE
+_SHADER_STAGE_TO_PIPELINE = {vk.VK_SHADER_STAGE_VERTEX_BIT: Stage.VERTEX_SHADER,
+                             vk.VK_SHADER_STAGE_FRAGMENT_BIT: Stage.FRAGMENT_SHADER,
+                             vk.VK_SHADER_STAGE_COMPUTE_BIT: Stage.COMPUTE_SHADER,
+                             vk.VK_SHADER_STAGE_GEOMETRY_BIT: Stage.GEOMETRY_SHADER}
+_SAMPLED = (vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER)
+_DESCRIPTOR_NEEDS = {   # descriptor type -> (access bits one of which the pass must declare, words for errors)
+    vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE: (Access.SHADER_SAMPLED_READ, "a sampled image", "*_shader_read_sampled"),
+    vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER: (Access.SHADER_SAMPLED_READ, "a sampled image",
+                                                   "*_shader_read_sampled"),
+    vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE: (Access.SHADER_STORAGE_READ | Access.SHADER_STORAGE_WRITE,
+                                          "a storage image", "*_shader_{read,write}_storage"),
+    vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER: (Access.UNIFORM_READ, "a uniform buffer", "*_shader_read_uniform"),
+    vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER: (Access.SHADER_STORAGE_READ | Access.SHADER_STORAGE_WRITE,
+                                           "a storage buffer", "*_shader_{read,write}_storage"),
+}
+
+_OP_BARRIER, _OP_SET, _OP_WAIT, _OP_RESET, _OP_PASS = range(5)
+
+
+def _queue(q):
+    return IGNORED if q is None else q
+
+
+class Attachment:
+    __slots__ = ("resource", "mips", "layers", "layout", "discard", "writes", "depth")
+
+    def __init__(self, access, depth: bool) -> None:
+        self.resource = access.resource
+        self.mips = access.mips
+        self.layers = access.layers
+        self.layout = int(access.layout)
+        self.discard = access.discard
+        self.writes = bool(access.access & _WRITE_BITS)
+        self.depth = depth
+
+
+class PassInfo:
+    """What a pass's accesses say about recording it, derived once per plan."""
+
+    def __init__(self, plan_pass) -> None:
+        self.name = plan_pass.name
+        self.queue = plan_pass.queue
+        self.accesses = plan_pass.accesses
+        self.colors = [Attachment(a, False) for a in plan_pass.accesses if a.layout is not None and a.access & _COLOR_BITS]
+        depth = [Attachment(a, True) for a in plan_pass.accesses if a.layout is not None and a.access & _DEPTH_BITS]
+        if len(depth) > 1:
+            raise FrameGraphError("more than one depth attachment range", pass_name=self.name)
+        self.depth = depth[0] if depth else None
+        self.by_resource: dict[str, list] = {}
+        for a in plan_pass.accesses:
+            self.by_resource.setdefault(a.resource, []).append(a)
+
+
+class Program:
+    """One plan's Vulkan structs for one frame slot."""
+
+    def __init__(self, ctx, plan, *, slot, resolved: dict, timelines: dict, queues: dict, debug, label_prefix=""):
+        self.ctx = ctx
+        self.plan = plan
+        self.slot = slot
+        self.debug = debug
+        self.passes = {p.name: PassInfo(p) for p in plan.passes}
+        self.bound: dict[str, Any] = {}
+        self.patches: dict[str, list] = {}
+        self.keep: list = []                    # structs whose arrays the programs point into
+        self.memo: dict = {}                    # per-frame structs built on first use (rendering infos...)
+        self.generation = _resources.generation()
+        self.submits: list[_SubmitProgram] = []
+        counters: dict[int, int] = {}
+        for index, submit in enumerate(plan.submits):
+            family = plan.queues[submit.queue]["family"]
+            k = counters.get(family, 0)
+            counters[family] = k + 1
+            cmd = slot.command_buffer(family, k)
+            self.submits.append(_SubmitProgram(self, index, submit, cmd, resolved, timelines, queues[submit.queue]))
+        self.submit_array = ffi.new("VkSubmitInfo2[]", [s.info for s in self.submits])
+        # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
+        self.groups: list[tuple[Any, int, int]] = []
+        for i, s in enumerate(self.submits):
+            if self.groups and self.groups[-1][0] is s.queue_handle:
+                q, start, n = self.groups[-1]
+                self.groups[-1] = (q, start, n + 1)
+            else:
+                self.groups.append((s.queue_handle, i, 1))
+        self.present_queue = next((s.queue_handle for s in self.submits if s.submit.present), None)
+        self.acquire_waits = [(s, k) for s in self.submits for k in s.acquire_slots]
+
+    # -- building ------------------------------------------------------------------------
+    def dependency(self, dep, resolved):
+        images = []
+        for b in dep.images:
+            res = resolved[b.resource]
+            images.append(vk.VkImageMemoryBarrier2(
+                srcStageMask=int(b.src_stages), srcAccessMask=int(b.src_access),
+                dstStageMask=int(b.dst_stages), dstAccessMask=int(b.dst_access),
+                oldLayout=int(b.old_layout), newLayout=int(b.new_layout),
+                srcQueueFamilyIndex=_queue(b.src_queue), dstQueueFamilyIndex=_queue(b.dst_queue),
+                image=res.handle, subresourceRange=vk.VkImageSubresourceRange(
+                    aspectMask=res.aspect, baseMipLevel=b.mips[0], levelCount=b.mips[1],
+                    baseArrayLayer=b.layers[0], layerCount=b.layers[1])))
+        buffers = []
+        for b in dep.buffers:
+            res = resolved[b.resource]
+            buffers.append(vk.VkBufferMemoryBarrier2(
+                srcStageMask=int(b.src_stages), srcAccessMask=int(b.src_access),
+                dstStageMask=int(b.dst_stages), dstAccessMask=int(b.dst_access),
+                srcQueueFamilyIndex=_queue(b.src_queue), dstQueueFamilyIndex=_queue(b.dst_queue),
+                buffer=res.handle, offset=b.range[0], size=b.range[1]))
+        memory = [vk.VkMemoryBarrier2(srcStageMask=int(m.src_stages), srcAccessMask=int(m.src_access),
+                                      dstStageMask=int(m.dst_stages), dstAccessMask=int(m.dst_access))
+                  for m in dep.memory]
+        info = vk.VkDependencyInfo(pMemoryBarriers=memory or None, pBufferMemoryBarriers=buffers or None,
+                                   pImageMemoryBarriers=images or None)
+        for field, barriers, attr in (("pImageMemoryBarriers", dep.images, "image"),
+                                      ("pBufferMemoryBarriers", dep.buffers, "buffer")):
+            if barriers:
+                array = getattr(info, field)
+                for i, b in enumerate(barriers):
+                    self.patches.setdefault(b.resource, []).append((array, i, attr))
+                    self.bound[b.resource] = resolved[b.resource].handle
+        self.keep.append(info)
+        return info
+
+    # -- per frame -----------------------------------------------------------------------
+    def rebind(self, resolved: dict) -> int:
+        """Point the structs at this frame's resources; returns how many fields changed."""
+        changed = 0
+        for name, old in self.bound.items():
+            handle = resolved[name].handle
+            if handle != old:
+                for array, i, attr in self.patches[name]:
+                    setattr(array[i], attr, handle)
+                    changed += 1
+                self.bound[name] = handle
+        if changed or self.generation != _resources.generation():
+            # Memo entries are keyed by handle values; once objects were destroyed a value may name
+            # a new object, so start again.
+            self.memo.clear()
+            self.generation = _resources.generation()
+        return changed
+
+    def set_values(self, base: dict[str, int], acquire=None, present=None) -> None:
+        for s in self.submits:
+            for array, k, stream, value in s.value_slots:
+                array[k].value = base[stream] + value
+        if acquire is not None:
+            for s, k in self.acquire_waits:
+                s.waits_array[k].semaphore = acquire
+        if present is not None:
+            for s in self.submits:
+                if s.present_slot is not None:
+                    s.signals_array[s.present_slot].semaphore = present
+
+    def record(self, renderer, frame, resolved: dict, callbacks: dict, timer) -> None:
+        begin = self.ctx_begin_info()
+        for s in self.submits:
+            cmd = s.cmd
+            vk.vkBeginCommandBuffer(cmd, begin)
+            for op in s.ops:
+                code = op[0]
+                if code == _OP_BARRIER:
+                    lib.vkCmdPipelineBarrier2(cmd, op[1])
+                elif code == _OP_PASS:
+                    self._record_pass(renderer, frame, cmd, op[1], op[2], resolved, callbacks, timer,
+                                      s.timestamps)
+                elif code == _OP_SET:
+                    lib.vkCmdSetEvent2(cmd, op[1], op[2])
+                elif code == _OP_WAIT:
+                    lib.vkCmdWaitEvents2(cmd, op[1], op[2], op[3])
+                else:
+                    lib.vkCmdResetEvent2(cmd, op[1], op[2])
+            vk.vkEndCommandBuffer(cmd)
+
+    def ctx_begin_info(self):
+        info = self.memo.get("begin")
+        if info is None:
+            info = self.memo["begin"] = vk.VkCommandBufferBeginInfo(
+                flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)
+        return info
+
+    def _record_pass(self, renderer, frame, cmd, info: PassInfo, label, resolved, callbacks, timer, timed):
+        self.debug.begin_label_struct(cmd, label)
+        query = timer.begin(cmd, info.name, timed) if timed else None
+        callback = callbacks.get(info.name)
+        if callback is not None:
+            pc = PassContext(renderer, self, info, cmd, resolved, frame)
+            try:
+                callback(pc)
+            finally:
+                pc._finish()
+        if query is not None:
+            timer.end(cmd, query)
+        self.debug.end_label(cmd)
+
+    def submit(self) -> None:
+        for queue, start, count in self.groups:
+            vk.vkQueueSubmit2(queue, count, self.submit_array + start, vk.VK_NULL_HANDLE)
+
+
+class _SubmitProgram:
+    def __init__(self, program: Program, index: int, submit, cmd, resolved, timelines, queue):
+        self.submit = submit
+        self.cmd = cmd
+        self.queue_handle = queue.handle
+        self.timestamps = queue.timestamp_bits
+        self.ops: list[tuple] = []
+        events: dict[str, Any] = {}
+        for c in submit.commands:
+            if isinstance(c, BarrierCmd):
+                dep = program.dependency(c.dependency, resolved)
+                self.ops.append((_OP_BARRIER, ffi.addressof(dep)))
+            elif isinstance(c, PassCmd):
+                info = program.passes[c.pass_name]
+                label = program.debug.label_struct(c.pass_name)
+                program.keep.append(label)
+                self.ops.append((_OP_PASS, info, label))
+            elif isinstance(c, SetEventCmd):
+                event = events.setdefault(c.event, program.slot.event((index, c.event)))
+                dep = program.dependency(c.dependency, resolved)
+                self.ops.append((_OP_SET, event, ffi.addressof(dep)))
+            elif isinstance(c, WaitEventsCmd):
+                handles = [events.setdefault(e, program.slot.event((index, e))) for e in c.events]
+                deps = [program.dependency(d, resolved) for d in c.dependencies]
+                # The copies in this array share the barrier arrays of `deps` (kept), so patches reach both.
+                event_array = ffi.new("VkEvent[]", handles)
+                dep_array = ffi.new("VkDependencyInfo[]", deps)
+                program.keep += [event_array, dep_array]
+                self.ops.append((_OP_WAIT, len(handles), event_array, dep_array))
+            elif isinstance(c, ResetEventCmd):
+                event = events.setdefault(c.event, program.slot.event((index, c.event)))
+                self.ops.append((_OP_RESET, event, int(c.stages)))
+            else:
+                raise FrameGraphError(f"unknown plan command {c!r}")
+        waits = []
+        self.value_slots: list[tuple] = []
+        self.acquire_slots: list[int] = []
+        for w in submit.waits:
+            if w.acquire is not None:
+                self.acquire_slots.append(len(waits))
+                waits.append(vk.VkSemaphoreSubmitInfo(stageMask=int(w.stages)))
+            else:
+                self.value_slots.append(("waits", len(waits), w.queue, w.value))
+                waits.append(vk.VkSemaphoreSubmitInfo(semaphore=timelines[w.queue], value=w.value,
+                                                      stageMask=int(w.stages)))
+        signals = [vk.VkSemaphoreSubmitInfo(semaphore=timelines[submit.queue], value=submit.signal_value,
+                                            stageMask=int(submit.signal_stages))]
+        self.value_slots.append(("signals", 0, submit.queue, submit.signal_value))
+        self.present_slot = None
+        if submit.present:
+            self.present_slot = len(signals)
+            signals.append(vk.VkSemaphoreSubmitInfo(stageMask=vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT))
+        self.info = vk.VkSubmitInfo2(
+            pWaitSemaphoreInfos=waits or None,
+            pCommandBufferInfos=[vk.VkCommandBufferSubmitInfo(commandBuffer=cmd)],
+            pSignalSemaphoreInfos=signals)
+        program.keep.append(self.info)
+        self.waits_array = self.info.pWaitSemaphoreInfos
+        self.signals_array = self.info.pSignalSemaphoreInfos
+        self.value_slots = [(self.waits_array if which == "waits" else self.signals_array, k, stream, value)
+                            for which, k, stream, value in self.value_slots]
+
+
+def _as_bytes(data) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    import numpy as np
+    array = np.asarray(data)
+    if array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32)
+    elif array.dtype.kind in "iu" and array.dtype.itemsize != 4:
+        array = array.astype(np.int32 if array.dtype.kind == "i" else np.uint32)
+    return array.tobytes()
+
+
+class PassContext:
+    """What a pass callback records with: the command buffer, the pass's resources resolved by name,
+    its declared accesses, and helpers that derive Vulkan state from those declarations.
+
+        def execute(ctx):
+            with ctx.rendering(clear=(0, 0, 0, 1)):
+                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "post.frag"),
+                         bindings={0: "scene"}, push=[1.0, 0.5])
+    """
+
+    def __init__(self, renderer, program: Program, info: PassInfo, cmd, resolved: dict, frame) -> None:
+        self.renderer = renderer
+        self.vulkan = renderer.ctx
+        self.name = info.name
+        self.cmd = cmd
+        self.frame = frame
+        self.info = info
+        self.accesses = info.accesses
+        self._program = program
+        self._resolved = resolved
+        self._pipeline: Pipeline | None = None
+        self._rendering = False
+
+    # -- resources -----------------------------------------------------------------------
+    def _declared(self, name: str):
+        accesses = self.info.by_resource.get(name)
+        if not accesses:
+            raise FrameGraphError("the pass uses a resource it did not declare", pass_name=self.name,
+                                  resource=name)
+        return accesses
+
+    def image(self, name: str) -> PhysicalImage:
+        self._declared(name)
+        return self._resolved[name]
+
+    def buffer(self, name: str) -> PhysicalBuffer:
+        self._declared(name)
+        return self._resolved[name]
+
+    def view(self, name: str, *, mips=None, layers=None) -> Any:
+        """A view of the declared range of `name` (the first declared access's, unless given)."""
+        access = self._declared(name)[0]
+        return self._resolved[name].view(mips or access.mips, layers or access.layers)
+
+    def extent(self, name: str | None = None) -> tuple[int, int]:
+        """The extent of `name` at its declared base mip (default: the first attachment)."""
+        if name is None:
+            att = (self.info.colors or [self.info.depth])[0]
+            if att is None:
+                raise FrameGraphError("the pass has no attachment; name a resource", pass_name=self.name)
+            name, mip = att.resource, att.mips[0]
+        else:
+            mip = self._declared(name)[0].mips[0]
+        return self._resolved[name].mip_extent(mip)
+
+    # -- dynamic rendering ---------------------------------------------------------------
+    @property
+    def color_formats(self) -> tuple[int, ...]:
+        return tuple(self._resolved[a.resource].format for a in self.info.colors)
+
+    @property
+    def depth_format(self) -> int:
+        return self._resolved[self.info.depth.resource].format if self.info.depth else 0
+
+    def _attachment_info(self, att: Attachment, clear):
+        view = self._resolved[att.resource].view((att.mips[0], 1), att.layers)
+        if att.discard:
+            load = vk.VK_ATTACHMENT_LOAD_OP_CLEAR if clear is not None else vk.VK_ATTACHMENT_LOAD_OP_DONT_CARE
+        else:
+            if clear is not None:
+                raise FrameGraphError("a clear value for an attachment whose contents the pass loads: declare "
+                                      "the write with discard=True to clear it", pass_name=self.name,
+                                      resource=att.resource)
+            load = vk.VK_ATTACHMENT_LOAD_OP_LOAD
+        store = vk.VK_ATTACHMENT_STORE_OP_STORE if att.writes else STORE_OP_NONE
+        if clear is None:
+            value = None
+        elif att.depth:
+            depth, stencil = clear if isinstance(clear, tuple) else (clear, 0)
+            value = vk.VkClearValue(depthStencil=vk.VkClearDepthStencilValue(depth=float(depth), stencil=stencil))
+        else:
+            value = vk.VkClearValue(color=vk.VkClearColorValue(float32=[float(c) for c in clear]))
+        return vk.VkRenderingAttachmentInfo(imageView=view, imageLayout=att.layout, resolveMode=vk.VK_RESOLVE_MODE_NONE,
+                                            loadOp=load, storeOp=store, clearValue=value)
+
+    @contextmanager
+    def rendering(self, clear=None, *, clear_depth=None):
+        """vkCmdBeginRendering over the pass's declared attachments (colors in declaration order,
+        then depth), with viewport and scissor set to the render area.
+
+        Load ops follow the declarations: a `discard` write clears (when a clear value is given:
+        one colour for every discarded colour attachment, or {resource: colour}) or is DONT_CARE;
+        everything else loads. Writes store; read-only attachments use STORE_OP_NONE."""
+        if self._rendering:
+            raise FrameGraphError("rendering() is already active", pass_name=self.name)
+        if not self.info.colors and self.info.depth is None:
+            raise FrameGraphError("rendering() needs declared color or depth attachment accesses",
+                                  pass_name=self.name)
+        clears = []
+        for att in self.info.colors:
+            if isinstance(clear, dict):
+                c = clear.get(att.resource)
+            else:
+                c = clear if att.discard else None
+            clears.append(None if c is None else tuple(c))
+        depth_clear = clear_depth if (self.info.depth is not None and self.info.depth.discard) else None
+        if clear_depth is not None and self.info.depth is not None and not self.info.depth.discard:
+            depth_clear = clear_depth      # raises below, with the resource named
+        views = tuple(self._resolved[a.resource].handle for a in self.info.colors)
+        key = ("rendering", self.name, tuple(clears), depth_clear, views,
+               self._resolved[self.info.depth.resource].handle if self.info.depth else None)
+        entry = self._program.memo.get(key)
+        if entry is None:
+            colors = [self._attachment_info(a, c) for a, c in zip(self.info.colors, clears)]
+            depth = self._attachment_info(self.info.depth, depth_clear) if self.info.depth else None
+            atts = self.info.colors + ([self.info.depth] if self.info.depth else [])
+            width = min(self._resolved[a.resource].mip_extent(a.mips[0])[0] for a in atts)
+            height = min(self._resolved[a.resource].mip_extent(a.mips[0])[1] for a in atts)
+            area = vk.VkRect2D(offset=vk.VkOffset2D(x=0, y=0), extent=vk.VkExtent2D(width=width, height=height))
+            info = vk.VkRenderingInfo(renderArea=area, layerCount=atts[0].layers[1],
+                                      pColorAttachments=colors or None, pDepthAttachment=depth)
+            viewport = ffi.new("VkViewport*", {"x": 0.0, "y": 0.0, "width": float(width), "height": float(height),
+                                               "minDepth": 0.0, "maxDepth": 1.0})
+            scissor = ffi.new("VkRect2D*", {"offset": {"x": 0, "y": 0},
+                                            "extent": {"width": width, "height": height}})
+            entry = self._program.memo[key] = (info, ffi.addressof(info), viewport, scissor)
+        _, info_ptr, viewport, scissor = entry
+        lib.vkCmdBeginRendering(self.cmd, info_ptr)
+        lib.vkCmdSetViewport(self.cmd, 0, 1, viewport)
+        lib.vkCmdSetScissor(self.cmd, 0, 1, scissor)
+        self._rendering = True
+        try:
+            yield self
+        finally:
+            self._rendering = False
+            lib.vkCmdEndRendering(self.cmd)
+
+    # -- pipelines and descriptors -------------------------------------------------------
+    def graphics_pipeline(self, vertex: str, fragment: str | None = None, **state) -> Pipeline:
+        """A graphics pipeline for this pass's attachment formats (see Pipelines.graphics)."""
+        samples = 1
+        if self.info.colors:
+            samples = self._resolved[self.info.colors[0].resource].samples
+        return self.renderer.pipelines.graphics(vertex, fragment, color_formats=self.color_formats,
+                                                depth_format=self.depth_format, samples=samples, **state)
+
+    def compute_pipeline(self, shader: str) -> Pipeline:
+        return self.renderer.pipelines.compute(shader)
+
+    def bind_pipeline(self, pipeline: Pipeline) -> None:
+        if pipeline is not self._pipeline:
+            lib.vkCmdBindPipeline(self.cmd, pipeline.bind_point, pipeline.handle)
+            self._pipeline = pipeline
+
+    def _descriptor(self, pipeline: Pipeline, binding: int, value) -> tuple:
+        b = pipeline.bindings.get(binding)
+        if b is None:
+            raise FrameGraphError(f"pipeline {pipeline.name!r} has no binding {binding} in set 0",
+                                  pass_name=self.name)
+        sampler_kind = "linear"
+        if isinstance(value, tuple):
+            value, sampler_kind = value
+        if isinstance(value, (PhysicalImage, PhysicalBuffer)):   # a resource outside the graph
+            if isinstance(value, PhysicalImage):
+                layout = (vk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL if b.type in _SAMPLED
+                          else vk.VK_IMAGE_LAYOUT_GENERAL)
+                sampler = self.renderer.pipelines.sampler(sampler_kind) if b.type == _SAMPLED[1] else None
+                return ("image", value.view(), layout, sampler)
+            return ("buffer", value.handle, 0, value.size)
+        if not isinstance(value, str):
+            raise TypeError(f"binding {binding}: give a resource name, (name, sampler) or a Physical* resource")
+        needs, what, spelling = _DESCRIPTOR_NEEDS.get(b.type, (None, None, None))
+        if needs is None:
+            raise FrameGraphError(f"binding {binding}: descriptor type {b.type} is not supported",
+                                  pass_name=self.name, resource=value)
+        shader_stages = Stage(0)
+        for bit, stage in _SHADER_STAGE_TO_PIPELINE.items():
+            if b.stages & bit:
+                shader_stages |= stage
+        for access in self._declared(value):
+            if not access.access & needs:
+                continue
+            if not (access.stages & Stage.ALL_COMMANDS) and (shader_stages & ~access.stages):
+                continue
+            res = self._resolved[value]
+            if access.layout is not None:
+                sampler = (self.renderer.pipelines.sampler(sampler_kind)
+                           if b.type == vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER else None)
+                return ("image", res.view(access.mips, access.layers), int(access.layout), sampler)
+            offset, size = access.range
+            return ("buffer", res.handle, offset, size)
+        stages = ", ".join(s.lower() for s in (shader_stages.names() or ["?"]))
+        raise FrameGraphError(f"binding {binding} uses it as {what} in {stages}, but the pass declares no "
+                              f"matching access ({spelling} at that stage)", pass_name=self.name, resource=value)
+
+    def bind(self, bindings: dict, *, set: int = 0, pipeline: Pipeline | None = None) -> None:
+        """Descriptors for set 0 of the bound pipeline: {binding: resource name | (name, "nearest") |
+        PhysicalImage/PhysicalBuffer}. Images get the layout and range their declared access has."""
+        if set != 0:
+            raise ValueError("only descriptor set 0 is supported")
+        pipeline = pipeline or self._pipeline
+        if pipeline is None:
+            raise FrameGraphError("bind() before a pipeline is bound", pass_name=self.name)
+        values = {b: self._descriptor(pipeline, b, v) for b, v in bindings.items()}
+        pipelines = self.renderer.pipelines
+        if pipelines.push_descriptors:
+            key = ("push", pipeline.layout, tuple(sorted(values.items())))
+            entry = self._program.memo.get(key)
+            if entry is None:
+                writes = pipelines.writes(pipeline, values)
+                entry = self._program.memo[key] = (writes, ffi.new("VkWriteDescriptorSet[]", writes), len(writes))
+            pipelines.cmd_push_descriptor_set(self.cmd, pipeline.bind_point, pipeline.layout, 0, entry[2], entry[1])
+        else:
+            arena = self._program.slot.arena
+            descriptor_set = arena.allocate(pipeline.set_layout)
+            writes = pipelines.writes(pipeline, values)
+            for w in writes:
+                w.dstSet = descriptor_set
+            vk.vkUpdateDescriptorSets(self.vulkan.device, len(writes), writes, 0, None)
+            vk.vkCmdBindDescriptorSets(self.cmd, pipeline.bind_point, pipeline.layout, 0, 1, [descriptor_set], 0, None)
+
+    def push_constants(self, data, *, pipeline: Pipeline | None = None) -> None:
+        pipeline = pipeline or self._pipeline
+        raw = _as_bytes(data)
+        if len(raw) > pipeline.push_size:
+            raise FrameGraphError(f"{len(raw)} bytes of push constants; pipeline {pipeline.name!r} takes "
+                                  f"{pipeline.push_size}", pass_name=self.name)
+        lib.vkCmdPushConstants(self.cmd, pipeline.layout, pipeline.push_stages, 0, len(raw), ffi.from_buffer(raw))
+
+    def _prepare(self, pipeline, bindings, push) -> None:
+        if pipeline is not None:
+            self.bind_pipeline(pipeline)
+        if self._pipeline is None:
+            raise FrameGraphError("no pipeline bound", pass_name=self.name)
+        if bindings:
+            self.bind(bindings)
+        if push is not None:
+            self.push_constants(push)
+
+    # -- work ----------------------------------------------------------------------------
+    def draw(self, vertex_count: int, instance_count: int = 1, first_vertex: int = 0, *, pipeline=None,
+             bindings=None, push=None) -> None:
+        if not self._rendering:
+            raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
+        self._prepare(pipeline, bindings, push)
+        lib.vkCmdDraw(self.cmd, vertex_count, instance_count, first_vertex, 0)
+
+    def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
+        self._prepare(pipeline, bindings, push)
+        lib.vkCmdDispatch(self.cmd, x, y, z)
+
+    def dispatch_threads(self, x: int, y: int = 1, z: int = 1, **kw) -> None:
+        """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
+        pipeline = kw.get("pipeline") or self._pipeline
+        lx, ly, lz = pipeline.local_size or (1, 1, 1)
+        self.dispatch(-(-x // lx), -(-y // ly), -(-z // lz), **kw)
+
+    def copy_image_to_buffer(self, image: str, buffer: str, *, mip: int = 0) -> None:
+        """Copy the declared layer range of `image` (transfer_read) into `buffer` (transfer_write),
+        tightly packed."""
+        src = self._transfer_access(image, Access.TRANSFER_READ)
+        dst = self._transfer_access(buffer, Access.TRANSFER_WRITE)
+        img = self._resolved[image]
+        width, height = img.mip_extent(mip)
+        region = self._program.memo.get(("copy", self.name, image, buffer, mip))
+        if region is None:
+            region = self._program.memo[("copy", self.name, image, buffer, mip)] = vk.VkBufferImageCopy(
+                bufferOffset=dst.range[0], imageSubresource=vk.VkImageSubresourceLayers(
+                    aspectMask=img.aspect, mipLevel=mip, baseArrayLayer=src.layers[0], layerCount=src.layers[1]),
+                imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
+        lib.vkCmdCopyImageToBuffer(self.cmd, img.handle, int(src.layout), self._resolved[buffer].handle, 1,
+                                   ffi.addressof(region))
+
+    def update_buffer(self, buffer: str, data, offset: int = 0) -> None:
+        """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""
+        self._transfer_access(buffer, Access.TRANSFER_WRITE)
+        raw = _as_bytes(data)
+        lib.vkCmdUpdateBuffer(self.cmd, self._resolved[buffer].handle, offset, len(raw), ffi.from_buffer(raw))
+
+    def copy_buffer(self, src: str, dst: str, size: int | None = None) -> None:
+        a = self._transfer_access(src, Access.TRANSFER_READ)
+        b = self._transfer_access(dst, Access.TRANSFER_WRITE)
+        n = size if size is not None else min(a.range[1], b.range[1])
+        vk.vkCmdCopyBuffer(self.cmd, self._resolved[src].handle, self._resolved[dst].handle, 1,
+                           [vk.VkBufferCopy(srcOffset=a.range[0], dstOffset=b.range[0], size=n)])
+
+    def _transfer_access(self, name: str, bit):
+        for access in self._declared(name):
+            if access.access & bit:
+                return access
+        raise FrameGraphError(f"the pass declares no {'transfer_read' if bit == Access.TRANSFER_READ else 'transfer_write'}"
+                              " access of it", pass_name=self.name, resource=name)
+
+    def _finish(self) -> None:
+        if self._rendering:
+            self._rendering = False
+            lib.vkCmdEndRendering(self.cmd)
