@@ -257,6 +257,19 @@ def test_dst_access_missing_is_raw():
     assert "visible" in hits[0].detail
 
 
+def test_later_barrier_must_chain_from_the_transition_not_the_producer():
+    # The transition before 'compute_read' is ordered before COMPUTE_SHADER only; a later barrier whose
+    # source is the producer's stage does not chain from it, so the fragment read may overtake it.
+    plan = (color_then_sample(ib("img", COLOR, CW, CS, SAMPLED, ATT, SRO), consumer_layout=SRO)
+            .barrier(ib("img", COLOR, CW, FS, SAMPLED, SRO, SRO))
+            .run("fragment_read", img("img", FS, SAMPLED, SRO)))
+    plan.passes[1]["accesses"][0]["stages"] = S(CS)
+    hits = assert_finds(plan, "RAW", "fragment_read", "img")
+    assert "second scope COMPUTE_SHADER" in hits[0].detail
+    plan.submits[0]["commands"][-2]["dependency"]["images"][0]["src_stages"] = S(f"{COLOR}|{CS}")
+    assert_clean(plan)
+
+
 def test_wrong_old_layout():
     assert_finds(color_then_sample(ib("img", COLOR, CW, FS, SAMPLED, GENERAL, SRO)), "layout", "consumer", "img")
 

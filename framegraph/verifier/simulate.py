@@ -783,7 +783,8 @@ class Simulator:
 def _at(op: Op) -> str:
     """Where an operation ran, for messages."""
     if op.in_barrier:
-        return f"in a barrier on '{op.queue}'"
+        # Only what chains from the barrier's second scope comes after it.
+        return f"in a barrier on '{op.queue}' with second scope {stage_names(op.stages & ~XFER)}"
     if op.kind == "present":
         return "before the frame"
     return f"at {stage_names(op.stages)} on '{op.queue}'"
