@@ -120,7 +120,10 @@ class Renderer:
     def __init__(self, ctx, target=None, *, strategy: str = "batched", frames_in_flight: int = 2,
                  options: framegraph.CompileOptions | None = None, timestamps: bool = True,
                  push_descriptors: bool | None = None, on_compile: Callable | None = None,
-                 name: str = "frame", plan_cache_size: int = 16) -> None:
+                 name: str = "frame", plan_cache_size: int = 16, profile=None) -> None:
+        """`profile` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
+        dict). Streams it puts on queues the context lacks run on a queue of the same family: that is
+        how single-queue devices still execute multi-queue plans (semaphores and all)."""
         if frames_in_flight < 1:
             raise ValueError("frames_in_flight must be at least 1")
         self.ctx = ctx
@@ -129,7 +132,8 @@ class Renderer:
         self.options = options
         self.frames_in_flight = frames_in_flight
         self.on_compile = on_compile
-        self.profile = device_profile(ctx)
+        self.profile = device_profile(ctx) if profile is None else framegraph.resolve_profile(profile)
+        self._shared_queues = profile is not None
         self.owner = Owner(ctx)
         self.allocator = Allocator(ctx)
         self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)
@@ -177,6 +181,8 @@ class Renderer:
         if q is None:
             match = next((q for q in self.ctx.queues.values()
                           if q.family == slot["family"] and q.index == slot.get("index", 0)), None)
+            if match is None and self._shared_queues:
+                match = next((q for q in self.ctx.queues.values() if q.family == slot["family"]), None)
             if match is None:
                 raise RuntimeError(f"the plan runs stream {stream!r} on family {slot['family']} queue "
                                    f"{slot.get('index', 0)}, which this context did not create")

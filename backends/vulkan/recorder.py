@@ -575,6 +575,23 @@ class PassContext:
         lib.vkCmdCopyImageToBuffer(self.cmd, img.handle, int(src.layout), self._resolved[buffer].handle, 1,
                                    ffi.addressof(region))
 
+    def copy_image(self, src: str, dst: str) -> None:
+        """Copy the declared range of `src` (transfer_read) to that of `dst` (transfer_write), mip by mip."""
+        a = self._transfer_access(src, Access.TRANSFER_READ)
+        b = self._transfer_access(dst, Access.TRANSFER_WRITE)
+        s_img, d_img = self._resolved[src], self._resolved[dst]
+        regions = []
+        for m in range(min(a.mips[1], b.mips[1])):
+            width, height = s_img.mip_extent(a.mips[0] + m)
+            regions.append(vk.VkImageCopy(
+                srcSubresource=vk.VkImageSubresourceLayers(aspectMask=s_img.aspect, mipLevel=a.mips[0] + m,
+                                                           baseArrayLayer=a.layers[0], layerCount=a.layers[1]),
+                srcOffset=vk.VkOffset3D(x=0, y=0, z=0),
+                dstSubresource=vk.VkImageSubresourceLayers(aspectMask=d_img.aspect, mipLevel=b.mips[0] + m,
+                                                           baseArrayLayer=b.layers[0], layerCount=b.layers[1]),
+                dstOffset=vk.VkOffset3D(x=0, y=0, z=0), extent=vk.VkExtent3D(width=width, height=height, depth=1)))
+        vk.vkCmdCopyImage(self.cmd, s_img.handle, int(a.layout), d_img.handle, int(b.layout), len(regions), regions)
+
     def update_buffer(self, buffer: str, data, offset: int = 0) -> None:
         """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""
         self._transfer_access(buffer, Access.TRANSFER_WRITE)

@@ -280,6 +280,42 @@ def _host_accessed(plan, name: str) -> bool:
     return False
 
 
+def _needs_initial_state(r) -> bool:
+    """An image we create for an import (history, or an import given no object) whose plan starts
+    from a defined layout: it must be in that layout before its first frame."""
+    return (r.kind == "image" and r.imported and r.initial is not None and r.initial.layout is not None
+            and int(r.initial.layout) != vk.VK_IMAGE_LAYOUT_UNDEFINED)
+
+
+def initialize_image(ctx, image: PhysicalImage, layout: int) -> None:
+    """Clear a new image to zero and leave it in `layout`, finished before any frame uses it (a fence
+    wait), so the first plan that names it finds the state its `initial` promises."""
+    from .commands import one_time_commands
+
+    whole = image.subresource_range()
+    to_dst = vk.VkImageMemoryBarrier2(
+        dstStageMask=vk.VK_PIPELINE_STAGE_2_CLEAR_BIT, dstAccessMask=vk.VK_ACCESS_2_TRANSFER_WRITE_BIT,
+        oldLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, newLayout=vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+        srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+        image=image.handle, subresourceRange=whole)
+    to_final = vk.VkImageMemoryBarrier2(
+        srcStageMask=vk.VK_PIPELINE_STAGE_2_CLEAR_BIT, srcAccessMask=vk.VK_ACCESS_2_TRANSFER_WRITE_BIT,
+        dstStageMask=vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+        dstAccessMask=vk.VK_ACCESS_2_MEMORY_READ_BIT | vk.VK_ACCESS_2_MEMORY_WRITE_BIT,
+        oldLayout=vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, newLayout=layout,
+        srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+        image=image.handle, subresourceRange=whole)
+    with one_time_commands(ctx, name=f"{image.name}.initialize") as cmd:
+        vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[to_dst]))
+        if image.aspect == vk.VK_IMAGE_ASPECT_COLOR_BIT:
+            vk.vkCmdClearColorImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                                    vk.VkClearColorValue(float32=[0.0, 0.0, 0.0, 0.0]), 1, [whole])
+        else:
+            vk.vkCmdClearDepthStencilImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                                           vk.VkClearDepthStencilValue(depth=0.0, stencil=0), 1, [whole])
+        vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[to_final]))
+
+
 class _Entry:
     __slots__ = ("resource", "last_used")
 
@@ -328,6 +364,8 @@ class ResourceCache:
                                       resource=r.name)
             families = all_families if r.sharing == "concurrent" else ()
             extra = vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT if (r.kind == "image" and r.name in outputs) else 0
+            if _needs_initial_state(r):
+                extra |= vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT
             host = r.kind == "buffer" and _host_accessed(plan, r.name)
             desc = self.descriptor(r, families, extra, host)
             # History persists across frames (its state carries over); the rest is per slot.
@@ -335,6 +373,8 @@ class ResourceCache:
             entry = self._owned.get(key)
             if entry is None:
                 entry = self._owned[key] = _Entry(self._allocate(r, desc, families, slot), frame)
+                if _needs_initial_state(r):
+                    initialize_image(self.ctx, entry.resource, int(r.initial.layout))
             entry.last_used = frame
             resolved[r.name] = entry.resource
         return resolved

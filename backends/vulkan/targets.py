@@ -177,6 +177,7 @@ class WindowTarget:
         self.extent = (0, 0)
         self.format = None
         self.recreations = 0
+        self.wsi_reports: dict[str, int] = {}   # e.g. {"present: VkSuboptimalKhr": 1}
         self.dirty = False
         self._acquire: list = []
         self._present: list = []
@@ -221,8 +222,8 @@ class WindowTarget:
             if result != vk.VK_SUCCESS:
                 raise RuntimeError(f"glfwCreateWindowSurface failed with VkResult {result}")
             self.surface = surface[0]
-            ctx.track("VkSurfaceKHR", self.surface, lambda s=self.surface: destroy_surface(instance, s, None),
-                      name=f"{self.title}.surface")
+            # Not named: naming an instance-level surface through the device crashes layer 1.3.239.
+            ctx.track("VkSurfaceKHR", self.surface, lambda s=self.surface: destroy_surface(instance, s, None))
             self.owner.adopt("VkSurfaceKHR", self.surface)
             family = ctx.queues["graphics"].family
             if not self._surface_support(ctx.physical_device, family, self.surface):
@@ -302,10 +303,12 @@ class WindowTarget:
             try:
                 self._acquire_next(self.renderer.ctx.device, self.swapchain, vk.UINT64_MAX,
                                    self._acquire[frame.slot], vk.VK_NULL_HANDLE, self._index)
-            except vk.VkErrorOutOfDateKhr:
+            except vk.VkErrorOutOfDateKhr as report:
+                self._report("acquire", report)
                 self._recreate()
                 continue
-            except vk.VkSuboptimalKhr:
+            except vk.VkSuboptimalKhr as report:
+                self._report("acquire", report)
                 self.dirty = True          # acquired all the same: render and present, then recreate
             break
         frame.image_index = int(self._index[0])
@@ -330,8 +333,14 @@ class WindowTarget:
                                    pSwapchains=[self.swapchain], pImageIndices=[frame.image_index])
         try:
             self._queue_present(present_queue, info)
-        except (vk.VkErrorOutOfDateKhr, vk.VkSuboptimalKhr):
+        except (vk.VkErrorOutOfDateKhr, vk.VkSuboptimalKhr) as report:
+            # Either way the present's semaphore wait still happens; recreate before the next frame.
+            self._report("present", report)
             self.dirty = True
+
+    def _report(self, where: str, report: Exception) -> None:
+        key = f"{where}: {type(report).__name__}"
+        self.wsi_reports[key] = self.wsi_reports.get(key, 0) + 1
 
     # -- window ---------------------------------------------------------------------------
     def should_close(self) -> bool:
