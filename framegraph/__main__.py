@@ -33,7 +33,7 @@ def _cmd_compile(args) -> int:
 def _cmd_verify(args) -> int:
     from .consistency import check_plan_against_graph
     from .graph_json import load_graph
-    from .verify import verify_plan
+    from .verifier import verify_plan
     with open(args.graph) as f:
         graph = load_graph(f.read())
     try:

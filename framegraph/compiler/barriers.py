@@ -81,4 +81,4 @@ def point_dependencies(rg: ResolvedGraph, strategy: str, transitions, *, first_o
     dep = Dependency()
     for t in transitions:
         dep = dep.merged(entry_dependency(rg, t))
-    return [(dep, reasons_of(transitions))]
+    return [(dep, reasons_of(transitions))]   # batched and split: one call per point

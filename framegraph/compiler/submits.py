@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..plan import BarrierCmd, Dependency, PassCmd, Submit, Wait
+from ..plan import BarrierCmd, Dependency, PassCmd, ResetEventCmd, SetEventCmd, Submit, Wait, WaitEventsCmd
 from ..vk import Stage
 from .barriers import entry_dependency, point_dependencies, reasons_of
 from .tracking import CrossDep, Tracked, Transition
@@ -20,6 +20,7 @@ class _Open:
     # for cross-pass merging: the units each pass command touched, by command index
     touched: dict = field(default_factory=dict)
     present: list = field(default_factory=list)
+    events: list = field(default_factory=list)   # events set and waited in this submit
 
 
 @dataclass
@@ -50,6 +51,11 @@ class SubmitBuilder:
         """Close the open submit (if any work is in it) and return the value it signals."""
         if not s.open.commands and not s.open.waits:
             return len(s.submits) or None
+        # Events are reset at the end of the submit that used them, at ALL_COMMANDS: the reset
+        # then follows every earlier command, the wait included, so the pool can hand them out
+        # again in the next submit or frame.
+        for e in s.open.events:
+            s.open.commands.append(ResetEventCmd(event=e, stages=Stage.ALL_COMMANDS))
         s.submits.append(s.open)
         self.host_order.append((s.name, len(s.submits) - 1))
         value = len(s.submits)
@@ -110,8 +116,52 @@ class SubmitBuilder:
                     s.known.setdefault(other_stream, []).append((v, w.stages))
 
     # -- commands --------------------------------------------------------------------------
+    def _split_events(self, s: _Stream, transitions: tuple[Transition, ...]) -> tuple[Transition, ...]:
+        """Split: a dependency whose producers all ran in this submit, with at least one pass between
+        the last of them and here that touches none of its units, becomes a VkEvent set right after
+        that producer and waited here. Returns the transitions left for a pipeline barrier."""
+        cmds = s.open.commands
+        pass_at = {c.pass_name: i for i, c in enumerate(cmds) if isinstance(c, PassCmd)}
+        last_pass = max(pass_at.values(), default=-1)
+        by_point: dict[int, list[Transition]] = {}
+        rest = []
+        for t in transitions:
+            producers = {r.producer for r in t.reasons}
+            point = None
+            if t.kind == "barrier" and producers and None not in producers and all(p in pass_at for p in producers):
+                point = max(pass_at[p] for p in producers)
+                between = [i for i in pass_at.values() if point < i <= last_pass]
+                units = {(t.resource, u) for u in t.units}
+                if not between or any(units & s.open.touched.get(i, set()) for i in between):
+                    point = None
+            if point is None:
+                rest.append(t)
+            else:
+                by_point.setdefault(point, []).append(t)
+        if not by_point:
+            return transitions
+        waits, deps, reasons = [], [], []
+        # Insert from the back so earlier indices stay valid.
+        for point in sorted(by_point, reverse=True):
+            ts = by_point[point]
+            dep = Dependency()
+            for t in ts:
+                dep = dep.merged(entry_dependency(self.rg, t))
+            name = f"e{len(s.open.events)}"
+            s.open.events.append(name)
+            why = reasons_of(ts)
+            cmds.insert(point + 1, SetEventCmd(event=name, dependency=dep, reasons=why))
+            s.open.touched = {(i + 1 if i > point else i): v for i, v in s.open.touched.items()}
+            waits.append(name)
+            deps.append(dep)
+            reasons.extend(why)
+        cmds.append(WaitEventsCmd(events=tuple(waits), dependencies=tuple(deps), reasons=tuple(reasons)))
+        return tuple(rest)
+
     def _emit_barriers(self, s: _Stream, transitions: tuple[Transition, ...], first: bool,
                        next_touch: set | None) -> None:
+        if self.strategy == "split":
+            transitions = self._split_events(s, transitions)
         calls = point_dependencies(self.rg, self.strategy, transitions, first_on_stream=first)
         if (self.strategy in ("batched", "split") and len(calls) == 1 and next_touch is not None
                 and self._merge_back(s, transitions, calls[0])):
@@ -124,6 +174,8 @@ class SubmitBuilder:
         between them, that pass touches none of these units, and it produced none of them."""
         cmds = s.open.commands
         if len(cmds) < 2 or not isinstance(cmds[-1], PassCmd) or not isinstance(cmds[-2], BarrierCmd):
+            return False
+        if len(cmds) >= 3 and isinstance(cmds[-3], WaitEventsCmd):
             return False
         between = cmds[-1].pass_name
         touched = s.open.touched.get(len(cmds) - 1, set())
@@ -190,6 +242,10 @@ class SubmitBuilder:
                               signal_stages=Stage.ALL_COMMANDS, commands=tuple(o.commands),
                               present=tuple(o.present)))
             for c in o.commands:
+                if isinstance(c, SetEventCmd):
+                    self.stats["events"] += 1
+                    self.stats["image_barriers"] += len(c.dependency.images)
+                    self.stats["buffer_barriers"] += len(c.dependency.buffers)
                 if isinstance(c, BarrierCmd):
                     self.stats["barrier_calls"] += 1
                     self.stats["image_barriers"] += len(c.dependency.images)

@@ -113,6 +113,7 @@ class _Need:
     """Accumulates what one access of one unit needs."""
     src_stages: int = 0
     src_access: int = 0
+    on_write: bool = False    # depends on a write (RAW/WAW): the consumer's access must be made visible
     cross: dict = field(default_factory=dict)     # stream -> max position
     reasons: list = field(default_factory=list)
 
@@ -155,7 +156,7 @@ class Tracker:
     def _shared(self, r: int) -> bool:
         return self.concurrent or self.rg.resources[r].decl.sharing == "concurrent"
 
-    def access(self, pos, name, stream, a: ResolvedAccess, out: dict, releases: list):
+    def access(self, pos, name, stream, a: ResolvedAccess, out: dict):
         """Derive the needs of one access and apply it to the unit states."""
         r = a.resource
         res_name = self.rg.resources[r].name
@@ -169,6 +170,13 @@ class Tracker:
         self.last_stream[r] = stream
         for u_index in a.units:
             st = units[u_index]
+            # The state on entry belongs to the queue that first uses it: waiting for that first use's
+            # submit on another queue orders it too.
+            if st.write is not None and st.write.stream is None:
+                st.write.stream, st.write.pos = stream, pos
+            for rd in st.reads:
+                if rd.stream is None:
+                    rd.stream, rd.pos = stream, pos
             need = _Need()
             layout_change = new_layout is not None and st.layout != new_layout
             if st.acquire:
@@ -186,6 +194,8 @@ class Tracker:
                 for rd in st.reads:
                     if layout_change or (cs & ~rd.after.get(stream, 0)):
                         self._depend(need, rd, stream, False, name, res_name, "WAR" if writes else "layout")
+            if layout_change and not need.reasons:
+                need.reasons.append(Reason(None, name, res_name, "layout"))
             # Ownership: contents made on another family must be released there and acquired here.
             transfer_from = None
             if (st.owner is not None and st.owner != family and st.defined and not a.discard
@@ -197,12 +207,12 @@ class Tracker:
             if transfer_from is not None:
                 # The release/acquire pair performs the layout transition and the availability;
                 # the semaphore between them must be an ALL_COMMANDS one.
+                # Release and acquire are one group keyed together, so their ranges match exactly;
+                # the key carries the release's source masks and stream.
                 src_stream = self._owner_stream(st)
-                rel = (r, u_index, Stage(_stream_stages(st, src_stream)), Access(_stream_write_access(st, src_stream)),
-                       old_layout, new_layout if new_layout is not None else None, transfer_from, family)
-                releases.append((src_stream, rel, Reason(_last_name(st), name, res_name, "ownership")))
                 need.cross[src_stream] = max(need.cross.get(src_stream, -1), _last_pos(st, src_stream))
-                key = ("acquire", r, 0, 0, cs, ca, old_layout, new_layout, transfer_from, family)
+                key = ("acquire", r, _stream_stages(st, src_stream), _stream_write_access(st, src_stream), cs, ca,
+                       old_layout, new_layout, transfer_from, family, src_stream)
                 self._add(out, key, u_index, need.reasons + [Reason(_last_name(st), name, res_name, "ownership")],
                           need.cross, True)
             else:
@@ -213,18 +223,29 @@ class Tracker:
                 if src_stages or local_layout:
                     # A pure WAR needs only an execution dependency; anything that makes memory
                     # visible (or transitions a layout) names the consumer's access.
-                    dst_access = ca if (need.src_access or local_layout) else 0
+                    dst_access = ca if (need.on_write or local_layout) else 0
                     key = ("barrier", r, src_stages, need.src_access, cs, dst_access,
                            old_layout if new_layout is not None else None, new_layout, None, None)
                     self._add(out, key, u_index, need.reasons, need.cross, False)
                 elif need.cross:
-                    self._add(out, None, u_index, need.reasons, need.cross, False)
+                    # Only a semaphore wait is needed; the key still records the consumer stages it must cover.
+                    self._add(out, ("cross", r, 0, 0, cs, 0, None, None, None, None), u_index, need.reasons,
+                              need.cross, False)
             # Apply the synchronization, then the access itself.
             if need.src_stages or need.cross or layout_change or transfer_from is not None:
                 vis_access = ALL_ACCESS if need.cross else ca
                 st.vis.append((stream, cs, int(vis_access)))
                 for rd in st.reads:
                     rd.after[stream] = rd.after.get(stream, 0) | cs
+            if layout_change or transfer_from is not None:
+                # A layout transition (or an ownership acquire) is itself a write, done by this
+                # barrier and complete only for its destination stages: later accesses at other
+                # stages must chain from those stages.
+                prev = st.write
+                st.write = _Acc(pos, stream, cs | (prev.stages if prev is not None and prev.stream == stream else 0),
+                                prev.access if prev is not None else 0, prev.name if prev is not None else name)
+                st.vis = [(stream, cs, int(vis_access))]
+                st.reads = []
             if new_layout is not None:
                 st.layout = new_layout
             acc = _Acc(pos, stream, cs, ca, name)
@@ -244,6 +265,7 @@ class Tracker:
     def _depend(self, need: _Need, acc: _Acc, stream, is_write, consumer, res_name, hazard):
         need.reasons.append(Reason(acc.name, consumer, res_name, hazard))
         if acc.stream is None or acc.stream == stream:
+            need.on_write = need.on_write or is_write
             need.src_stages |= acc.stages
             if is_write:
                 need.src_access |= acc.access & WRITE_ACCESS
@@ -305,29 +327,29 @@ def _dedup(reasons) -> tuple[Reason, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def _collect(out: dict, releases: list):
+def _collect(out: dict):
     transitions, cross = [], {}
     own = {}
+    rels = []
     for key, (units, reasons, xs, ownership) in out.items():
         for s, p in xs.items():
             prev = own.get(s)
             cross[s] = max(cross.get(s, -1), p)
             own[s] = (prev or False) or ownership
-        if key is None:
+        kind, r, ss, sa, ds, da, ol, nl, sf, df = key[:10]
+        if kind == "cross":
             continue
-        kind, r, ss, sa, ds, da, ol, nl, sf, df = key
-        transitions.append(Transition(r, tuple(sorted(set(units))), Stage(ss), Access(sa), Stage(ds), Access(da),
+        unit_tuple = tuple(sorted(set(units)))
+        if kind == "acquire":
+            # The acquire's source scope is empty; the release (recorded on the source stream)
+            # carries the producer's masks. Same units, layouts and families in both.
+            rels.append((key[10], Transition(r, unit_tuple, Stage(ss), Access(sa), Stage.NONE, Access.NONE, ol, nl,
+                                             sf, df, "release", _dedup(reasons))))
+            ss, sa = 0, 0
+        transitions.append(Transition(r, unit_tuple, Stage(ss), Access(sa), Stage(ds), Access(da),
                                       ol, nl, sf, df, kind, _dedup(reasons)))
-    rel_groups: dict = {}
-    for stream, (r, u, ss, sa, ol, nl, sf, df), reason in releases:
-        entry = rel_groups.setdefault((stream, r, ss, sa, ol, nl, sf, df), [[], []])
-        entry[0].append(u)
-        entry[1].append(reason)
-    rels = tuple((k[0], Transition(k[1], tuple(sorted(v[0])), k[2], k[3], Stage.NONE, Access.NONE, k[4], k[5],
-                                   k[6], k[7], "release", _dedup(v[1])))
-                 for k, v in rel_groups.items())
     crosses = tuple(CrossDep(s, p, Stage(0), own[s]) for s, p in cross.items())
-    return tuple(transitions), crosses, rels
+    return tuple(transitions), crosses, tuple(rels)
 
 
 def track(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict, family_of: dict,
@@ -338,10 +360,9 @@ def track(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict, family_of:
         p = rg.passes[p_index]
         stream = stream_of[p.queue]
         out: dict = {}
-        releases: list = []
         for a in p.accesses:
-            tracker.access(pos, p.name, stream, a, out, releases)
-        transitions, cross, rels = _collect(out, releases)
+            tracker.access(pos, p.name, stream, a, out)
+        transitions, cross, rels = _collect(out)
         cs = Stage(0)
         for a in p.accesses:
             cs |= a.stages
@@ -356,7 +377,7 @@ def _wait_stages(out, stream, fallback) -> Stage:
     m = 0
     for key, (_units, _r, xs, _o) in out.items():
         if stream in xs:
-            m |= key[4] if key is not None else 0
+            m |= key[4]
     return Stage(m) if m else fallback
 
 
@@ -372,15 +393,15 @@ def _final_states(rg: ResolvedGraph, tracker: Tracker, end_pos: int) -> tuple[Fi
         layout = layout_for_format(info.layout, decl.desc.format) if res.is_image else None
         stream = tracker.last_stream[r]
         fake = ResolvedAccess(r, tuple(range(res.unit_count)), info.stages, info.access, layout, False)
-        out, releases = per_stream.setdefault(stream, ({}, []))
-        tracker.access(end_pos, None, stream, fake, out, releases)
+        out = per_stream.setdefault(stream, {})
+        tracker.access(end_pos, None, stream, fake, out)
     finals = []
-    for stream, (out, releases) in per_stream.items():
+    for stream, out in per_stream.items():
         # A final state is a consumer named None; relabel its reasons as "final".
         for key, entry in out.items():
             entry[1][:] = [Reason(x.producer, None, x.resource, "final" if x.hazard != "ownership" else x.hazard)
                            for x in entry[1]]
-        transitions, cross, rels = _collect(out, releases)
+        transitions, cross, rels = _collect(out)
         cross = tuple(CrossDep(c.stream, c.position, Stage.ALL_COMMANDS, c.ownership) for c in cross)
         finals.append(FinalSync(stream, transitions, cross, rels))
     return tuple(finals)
