@@ -1,0 +1,59 @@
+import json
+import subprocess
+import sys
+
+from framegraph import dump_graph
+
+from .graphs import deferred_like
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "framegraph", *args], capture_output=True, text=True)
+
+
+def test_compile_then_verify(tmp_path):
+    g = tmp_path / "g.json"
+    g.write_text(dump_graph(deferred_like().graph()))
+    for strategy in ("naive", "per_resource", "batched", "split"):
+        for device in ("lavapipe", "discrete"):
+            plan = tmp_path / f"{strategy}-{device}.json"
+            r = run("compile", str(g), "--strategy", strategy, "--device", device, "-o", str(plan))
+            assert r.returncode == 0, r.stderr
+            assert "transient memory" in r.stderr and "barrier calls" in r.stderr
+            assert json.loads(plan.read_text())["strategy"] == strategy
+            v = run("verify", str(g), str(plan))
+            assert v.returncode == 0 and "0 problems" in v.stdout, v.stdout
+
+
+def test_verify_exits_1_on_a_broken_plan(tmp_path):
+    g = tmp_path / "g.json"
+    g.write_text(dump_graph(deferred_like().graph()))
+    plan = tmp_path / "p.json"
+    assert run("compile", str(g), "-o", str(plan)).returncode == 0
+    d = json.loads(plan.read_text())
+    for s in d["submits"]:
+        s["commands"] = [c for c in s["commands"] if c["op"] != "barrier"]
+    plan.write_text(json.dumps(d))
+    v = run("verify", str(g), str(plan))
+    assert v.returncode == 1 and "problem" in v.stdout and "lighting" in v.stdout
+
+
+def test_verify_notices_a_plan_that_drops_a_pass(tmp_path):
+    g = tmp_path / "g.json"
+    g.write_text(dump_graph(deferred_like().graph()))
+    plan = tmp_path / "p.json"
+    assert run("compile", str(g), "-o", str(plan)).returncode == 0
+    d = json.loads(plan.read_text())
+    d["passes"] = [p for p in d["passes"] if p["name"] != "gbuffer"]
+    plan.write_text(json.dumps(d))
+    v = run("verify", str(g), str(plan))
+    assert v.returncode == 1 and "gbuffer" in v.stdout
+
+
+def test_bad_input_is_an_error_not_a_traceback(tmp_path):
+    g = tmp_path / "bad.json"
+    g.write_text("{ not json")
+    r = run("compile", str(g))
+    assert r.returncode == 2 and "malformed graph JSON" in r.stderr and "Traceback" not in r.stderr
+    r = run("compile", str(g), "--device", "no_such_profile.json")
+    assert r.returncode == 2
