@@ -21,7 +21,7 @@ from framegraph.profiles import DeviceProfile, QueueSlot
 from .owner import Owner
 from .pipelines import DescriptorArena, Pipelines
 from .recorder import Program
-from .resources import Allocator, ResourceCache
+from .resources import Allocator, ResourceCache, StagingRing
 from .timing import GpuTimer
 
 WAIT_TIMEOUT_NS = 20 * 1_000_000_000
@@ -61,7 +61,7 @@ class FrameSlot:
     """Per-frame-in-flight objects: command pools (one per queue family; recording is on one
     thread) with their command buffers, events, descriptor pools, the timestamp query pool."""
 
-    def __init__(self, ctx, owner: Owner, index: int, *, push_descriptors: bool) -> None:
+    def __init__(self, ctx, owner: Owner, index: int, *, push_descriptors: bool, allocator: Allocator) -> None:
         self.ctx = ctx
         self.owner = owner
         self.index = index
@@ -72,6 +72,7 @@ class FrameSlot:
         self.values: dict[str, int] = {}     # stream -> timeline value that frame ends at
         self.timer = GpuTimer(ctx, owner, f"frame{index}")
         self.arena = None if push_descriptors else DescriptorArena(ctx, owner, f"frame{index}")
+        self.staging = StagingRing(allocator, f"frame{index}")
 
     def command_buffer(self, family: int, k: int):
         pool = self.pools.get(family)
@@ -99,6 +100,7 @@ class FrameSlot:
             vk.vkResetCommandPool(self.ctx.device, pool, 0)
         if self.arena is not None:
             self.arena.reset()
+        self.staging.reset()
 
 
 class _Compiled:
@@ -138,8 +140,8 @@ class Renderer:
         self.allocator = Allocator(ctx)
         self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)
         self.pipelines = Pipelines(ctx, push_descriptors=push_descriptors)
-        self.slots = [FrameSlot(ctx, self.owner, i, push_descriptors=self.pipelines.push_descriptors)
-                      for i in range(frames_in_flight)]
+        self.slots = [FrameSlot(ctx, self.owner, i, push_descriptors=self.pipelines.push_descriptors,
+                                allocator=self.allocator) for i in range(frames_in_flight)]
         if not timestamps:
             for slot in self.slots:
                 slot.timer.enabled = False

@@ -16,7 +16,7 @@ from vulkan import ffi, lib
 
 from framegraph.errors import FrameGraphError
 from framegraph.plan import BarrierCmd, PassCmd, ResetEventCmd, SetEventCmd, WaitEventsCmd
-from framegraph.vk import Access, Stage
+from framegraph.vk import Access, Format, Stage
 
 from . import resources as _resources
 from .pipelines import Pipeline
@@ -291,15 +291,15 @@ class _SubmitProgram:
 
 
 def _as_bytes(data) -> bytes:
+    """Bytes as given; numpy arrays as they are; lists of numbers as float32 (or int32 if all ints)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     import numpy as np
-    array = np.asarray(data)
-    if array.dtype.kind == "f" and array.dtype != np.float32:
-        array = array.astype(np.float32)
-    elif array.dtype.kind in "iu" and array.dtype.itemsize != 4:
-        array = array.astype(np.int32 if array.dtype.kind == "i" else np.uint32)
-    return array.tobytes()
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data).tobytes()
+    values = list(data)
+    dtype = np.int32 if values and all(isinstance(v, int) for v in values) else np.float32
+    return np.asarray(values, dtype=dtype).tobytes()
 
 
 class PassContext:
@@ -591,6 +591,34 @@ class PassContext:
                                                            baseArrayLayer=b.layers[0], layerCount=b.layers[1]),
                 dstOffset=vk.VkOffset3D(x=0, y=0, z=0), extent=vk.VkExtent3D(width=width, height=height, depth=1)))
         vk.vkCmdCopyImage(self.cmd, s_img.handle, int(a.layout), d_img.handle, int(b.layout), len(regions), regions)
+
+    def upload(self, name: str, data, *, offset: int = 0) -> None:
+        """Copy host data into `name` through this frame's staging memory: a buffer (at `offset` within
+        its declared range) or the declared base mip and layers of an image (tightly packed texels).
+        The pass must declare a transfer_write of it."""
+        access = self._transfer_access(name, Access.TRANSFER_WRITE)
+        raw = _as_bytes(data)
+        staging, at = self._program.slot.staging.allocate(len(raw))
+        staging.mapped[at:at + len(raw)] = raw
+        res = self._resolved[name]
+        if isinstance(res, PhysicalBuffer):
+            if offset + len(raw) > access.range[1]:
+                raise FrameGraphError(f"{len(raw)} bytes at {offset} exceed the declared range {access.range}",
+                                      pass_name=self.name, resource=name)
+            vk.vkCmdCopyBuffer(self.cmd, staging.handle, res.handle, 1,
+                               [vk.VkBufferCopy(srcOffset=at, dstOffset=access.range[0] + offset, size=len(raw))])
+            return
+        width, height = res.mip_extent(access.mips[0])
+        expected = width * height * access.layers[1] * (Format(res.format).texel_size)
+        if len(raw) != expected:
+            raise FrameGraphError(f"{len(raw)} bytes for a {width}x{height}x{access.layers[1]} upload of "
+                                  f"{expected}", pass_name=self.name, resource=name)
+        region = vk.VkBufferImageCopy(
+            bufferOffset=at, imageSubresource=vk.VkImageSubresourceLayers(
+                aspectMask=res.aspect, mipLevel=access.mips[0], baseArrayLayer=access.layers[0],
+                layerCount=access.layers[1]),
+            imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
+        vk.vkCmdCopyBufferToImage(self.cmd, staging.handle, res.handle, int(access.layout), 1, [region])
 
     def update_buffer(self, buffer: str, data, offset: int = 0) -> None:
         """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""

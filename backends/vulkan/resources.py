@@ -235,6 +235,38 @@ class Allocator:
         self.owner.close()
 
 
+class StagingRing:
+    """Host-visible upload memory for one frame slot: bump-allocated while the frame records, reset
+    when the slot comes round again (its frame has finished). Host writes before vkQueueSubmit are
+    visible to the device by the submission itself, so uploads need no barrier of their own."""
+
+    def __init__(self, allocator: Allocator, name: str, size: int = 64 * 1024) -> None:
+        self.allocator = allocator
+        self.name = name
+        self.first_size = size
+        self.buffers: list[PhysicalBuffer] = []
+        self.current = 0
+        self.offset = 0
+
+    def allocate(self, size: int, alignment: int = 16) -> tuple[PhysicalBuffer, int]:
+        while True:
+            if self.current < len(self.buffers):
+                buffer = self.buffers[self.current]
+                offset = -(-self.offset // alignment) * alignment
+                if offset + size <= buffer.size:
+                    self.offset = offset + size
+                    return buffer, offset
+                self.current += 1
+                self.offset = 0
+                continue
+            grow = max(size, self.first_size, 2 * self.buffers[-1].size if self.buffers else 0)
+            self.buffers.append(self.allocator.staging(name=f"{self.name}.staging{len(self.buffers)}", size=grow))
+
+    def reset(self) -> None:
+        self.current = 0
+        self.offset = 0
+
+
 def wrap_import(ctx, name: str, external, plan_resource) -> PhysicalImage | PhysicalBuffer:
     """A PhysicalImage/PhysicalBuffer for what a user gave in `fg.imports` (not owned by us)."""
     if isinstance(external, (PhysicalImage, PhysicalBuffer)):

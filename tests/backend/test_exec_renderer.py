@@ -245,3 +245,55 @@ def test_recorded_barriers_are_exactly_the_plans(vk_context, multipass, monkeypa
         renderer.wait()
     found = log.drain()
     assert any("SYNC-HAZARD" in m.message_id_name for m in found), [str(m) for m in found]
+
+
+def test_uploads_through_per_frame_staging(vk_context):
+    width, height = 8, 4
+    target = OffscreenTarget(width, height)
+    with Renderer(vk_context, target) as renderer:
+        echo = renderer.allocator.staging(name="test.echo", size=64, readback=True)
+        texels = [np.random.default_rng(i).integers(0, 256, (height, width, 4), dtype=np.uint8) for i in range(4)]
+        words = [np.arange(16, dtype=np.uint32) * (i + 1) for i in range(4)]
+
+        def build(fg, frame):
+            i = frame.index
+            pic = fg.create_image("pic", format="R8G8B8A8_UNORM", extent=(width, height))
+            data = fg.create_buffer("data", size=64)
+            seen = fg.import_buffer("echo", size=64, external=echo, final="host_read")
+            with fg.add_pass("upload", queue="transfer") as p:
+                pic = p.writes(pic, "transfer_write", discard=True)
+                data = p.writes(data, "transfer_write", discard=True)
+
+                def upload(ctx):
+                    ctx.upload("pic", texels[i])
+                    ctx.upload("data", words[i])
+                p.execute(upload)
+            with fg.add_pass("show") as p:
+                p.reads(pic, "transfer_read")
+                p.reads(data, "transfer_read")
+                p.writes(seen, "transfer_write", discard=True)
+                out = p.writes(frame.output, "transfer_write", discard=True)
+
+                def show(ctx):
+                    ctx.copy_image("pic", frame.output.name)
+                    ctx.copy_buffer("data", "echo")
+                p.execute(show)
+            return out
+
+        for i in range(4):
+            renderer.render(build)
+            assert np.array_equal(target.read(), texels[i])
+            assert np.array_equal(echo.read("uint32"), words[i])
+
+
+def test_offscreen_forced_by_environment(monkeypatch):
+    from framegraph.backends.vulkan import WindowTarget, make_target
+
+    monkeypatch.setenv("DISPLAY", ":12345")
+    monkeypatch.setenv("FRAMEGRAPH_OFFSCREEN", "1")
+    assert isinstance(make_target(32, 32), OffscreenTarget)
+    monkeypatch.setenv("FRAMEGRAPH_OFFSCREEN", "0")
+    assert isinstance(make_target(32, 32), WindowTarget)     # not attached: no window is opened
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert isinstance(make_target(32, 32), OffscreenTarget)
