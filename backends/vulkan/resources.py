@@ -319,7 +319,7 @@ def _needs_initial_state(r) -> bool:
             and int(r.initial.layout) != vk.VK_IMAGE_LAYOUT_UNDEFINED)
 
 
-def initialize_image(ctx, image: PhysicalImage, layout: int) -> None:
+def initialize_image(ctx, image: PhysicalImage, layout: int, *, queue: str = "graphics") -> None:
     """Clear a new image to zero and leave it in `layout`, finished before any frame uses it (a fence
     wait), so the first plan that names it finds the state its `initial` promises."""
     from .commands import one_time_commands
@@ -337,7 +337,7 @@ def initialize_image(ctx, image: PhysicalImage, layout: int) -> None:
         oldLayout=vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, newLayout=layout,
         srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
         image=image.handle, subresourceRange=whole)
-    with one_time_commands(ctx, name=f"{image.name}.initialize") as cmd:
+    with one_time_commands(ctx, queue=queue, name=f"{image.name}.initialize") as cmd:
         vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[to_dst]))
         if image.aspect == vk.VK_IMAGE_ASPECT_COLOR_BIT:
             vk.vkCmdClearColorImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
@@ -406,10 +406,18 @@ class ResourceCache:
             if entry is None:
                 entry = self._owned[key] = _Entry(self._allocate(r, desc, families, slot), frame)
                 if _needs_initial_state(r):
-                    initialize_image(self.ctx, entry.resource, int(r.initial.layout))
+                    initialize_image(self.ctx, entry.resource, int(r.initial.layout),
+                                     queue=self._first_queue(plan, r.name))
             entry.last_used = frame
             resolved[r.name] = entry.resource
         return resolved
+
+    def _first_queue(self, plan, name: str) -> str:
+        """The context's logical queue on the family of the first pass that uses `name`: an exclusive
+        image starts out owned by the family that initialized it."""
+        stream = next((p.stream for p in plan.passes if any(a.resource == name for a in p.accesses)), "graphics")
+        family = plan.queues.get(stream, {}).get("family")
+        return next((q for q, info in self.ctx.queues.items() if info.family == family), "graphics")
 
     def _import(self, r, external, frame: int):
         if isinstance(external, (PhysicalImage, PhysicalBuffer)):
