@@ -239,37 +239,48 @@ class Renderer:
         self.resources.collect(index - self.frames_in_flight)
 
         frame = FrameInfo(index=index, slot=slot.index, time=time.perf_counter() - self._start)
-        fg = FrameGraph(self.name)
-        if self.target is not None:
-            self.target.begin_frame(frame)
-            frame.output = self.target.declare(fg, frame)
-        result = build(fg, frame)
-        if self.target is not None:
-            self.target.end_graph(fg, frame, result)
-        graph = fg.graph()
-        compiled = self.compile(graph)
-        plan = self.last_plan = compiled.plan
+        began = False
+        try:
+            fg = FrameGraph(self.name)
+            if self.target is not None:
+                self.target.begin_frame(frame)
+                began = True
+                frame.output = self.target.declare(fg, frame)
+            result = build(fg, frame)
+            if self.target is not None:
+                self.target.end_graph(fg, frame, result)
+            graph = fg.graph()
+            compiled = self.compile(graph)
+            plan = self.last_plan = compiled.plan
 
-        queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
-        resolved = self.resources.resolve(plan, outputs=graph.outputs, imports=fg.imports, slot=slot.index,
-                                          frame=index)
-        program = compiled.programs.get(slot.index)
-        if program is None:
-            program = compiled.programs[slot.index] = Program(
-                self.ctx, plan, slot=slot, resolved=resolved, timelines=self._timelines, queues=queues,
-                debug=self.ctx.debug)
-        else:
-            program.rebind(resolved)
-        acquire = present = None
-        if self.target is not None:
-            acquire, present = self.target.semaphores(frame)
-        if (program.acquire_waits or program.present_queue is not None) and (acquire is None or present is None):
-            raise framegraph.FrameGraphError("the plan waits on a swapchain acquire, but the target has no swapchain")
-        program.set_values(self._base, acquire=acquire, present=present)
+            queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
+            resolved = self.resources.resolve(plan, outputs=graph.outputs, imports=fg.imports, slot=slot.index,
+                                              frame=index)
+            program = compiled.programs.get(slot.index)
+            if program is None:
+                program = compiled.programs[slot.index] = Program(
+                    self.ctx, plan, slot=slot, resolved=resolved, timelines=self._timelines, queues=queues,
+                    debug=self.ctx.debug)
+            else:
+                program.rebind(resolved)
+            acquire = present = None
+            if self.target is not None:
+                acquire, present = self.target.semaphores(frame)
+            if (program.acquire_waits or program.present_queue is not None) and (acquire is None or present is None):
+                raise framegraph.FrameGraphError("the plan waits on a swapchain acquire, but the target has no swapchain")
+            if acquire is not None and not (program.acquire_waits and program.present_queue is not None):
+                raise framegraph.FrameGraphError("the frame never uses the swapchain image it acquired")
+            program.set_values(self._base, acquire=acquire, present=present)
 
-        slot.timer.prepare(len(plan.passes))
-        program.record(self, frame, resolved, fg.callbacks, slot.timer)
-        program.submit()
+            slot.timer.prepare(len(plan.passes))
+            program.record(self, frame, resolved, fg.callbacks, slot.timer)
+            program.submit()
+        except BaseException:
+            # Nothing of this frame reached the GPU: the slot's pools are reset on its next use; the
+            # target gives back what it acquired (a window consumes the acquire semaphore).
+            if began:
+                self.target.abort_frame(frame)
+            raise
         ends = {}
         for submit in plan.submits:
             ends[submit.queue] = max(ends.get(submit.queue, 0), submit.signal_value)

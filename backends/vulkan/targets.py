@@ -58,7 +58,8 @@ class OffscreenTarget:
         self.readback = readback
         self.renderer = None
         self._buffers: dict[tuple, Any] = {}
-        self._frames: dict[int, tuple] = {}    # slot -> (frame index, readback buffer)
+        self._frames: dict[int, tuple] = {}    # slot -> (frame index, readback buffer, extent)
+        self._pending = None
 
     @property
     def extent(self) -> tuple[int, int]:
@@ -99,13 +100,19 @@ class OffscreenTarget:
             p.reads(handle, "transfer_read")
             p.writes(rb, "transfer_write", discard=True)
             p.execute(lambda ctx: ctx.copy_image_to_buffer(self.name, name))
-        self._frames[frame.slot] = (frame.index, buffer, self.extent)
+        self._pending = (frame.slot, (frame.index, buffer, self.extent))
 
     def semaphores(self, frame):
         return None, None
 
     def end_frame(self, frame, present_queue) -> None:
-        pass
+        if self._pending is not None:
+            slot, held = self._pending
+            self._frames[slot] = held
+            self._pending = None
+
+    def abort_frame(self, frame) -> None:
+        self._pending = None
 
     # -- results --------------------------------------------------------------------------
     def read(self, frame: int | None = None) -> np.ndarray:
@@ -337,6 +344,17 @@ class WindowTarget:
             # Either way the present's semaphore wait still happens; recreate before the next frame.
             self._report("present", report)
             self.dirty = True
+
+    def abort_frame(self, frame) -> None:
+        """The frame failed after the acquire: wait on (consume) its acquire semaphore so the slot can
+        reuse it, and recreate the swapchain at the next frame to get the unpresented image back."""
+        ctx = self.renderer.ctx
+        queue = ctx.queues["graphics"].handle
+        wait = vk.VkSemaphoreSubmitInfo(semaphore=self._acquire[frame.slot],
+                                        stageMask=vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT)
+        vk.vkQueueSubmit2(queue, 1, [vk.VkSubmitInfo2(pWaitSemaphoreInfos=[wait])], vk.VK_NULL_HANDLE)
+        vk.vkQueueWaitIdle(queue)
+        self.dirty = True
 
     def _report(self, where: str, report: Exception) -> None:
         key = f"{where}: {type(report).__name__}"

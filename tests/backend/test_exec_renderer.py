@@ -300,3 +300,21 @@ def test_offscreen_forced_by_environment(monkeypatch):
     monkeypatch.delenv("DISPLAY")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert isinstance(make_target(32, 32), OffscreenTarget)
+
+
+def test_a_failing_frame_leaves_the_renderer_usable(vk_context, multipass):
+    target = OffscreenTarget(64, 64)
+
+    def broken(fg, frame):
+        multipass.build(fg, frame)
+        raise RuntimeError("build failed")
+
+    with Renderer(vk_context, target) as renderer:
+        renderer.render(multipass.build)
+        with pytest.raises(RuntimeError, match="build failed"):
+            renderer.render(broken)
+        with pytest.raises(FrameGraphError, match="final handle"):
+            renderer.render(lambda fg, frame: None)
+        for _ in range(3):
+            renderer.render(multipass.build)
+        helpers.compare_with_reference(target.read(), REFERENCE, "multipass.after_failure")

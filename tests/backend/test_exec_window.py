@@ -166,3 +166,22 @@ def test_window_presents_resizes_and_shows_the_frame(vk_context, xvfb, detect):
         # Independent of the offscreen path: dark sky corners, the textured triangle in the middle.
         assert shot[2, 2].max() < 60 and shot[40, 64].max() > 80
     assert not target.window and target.swapchain is None
+
+
+def test_a_failing_frame_gives_the_swapchain_image_back(vk_context, xvfb):
+    multipass = helpers.load_sample("multipass")
+    expected = multipass.render_offscreen(vk_context, frames=1, size=(96, 64))[0][0]
+    target = WindowTarget(96, 64, title="framegraph-window-abort")
+
+    def broken(fg, frame):
+        raise RuntimeError("build failed after the acquire")
+
+    with Renderer(vk_context, target) as renderer:
+        renderer.render(multipass.build)
+        for _ in range(renderer.frames_in_flight + 1):    # every acquire semaphore comes round again
+            with pytest.raises(RuntimeError, match="after the acquire"):
+                renderer.render(broken)
+            renderer.render(multipass.build)
+        renderer.wait()
+        _wait_for(xvfb, target, expected, "window.after_failure")
+        assert target.recreations >= 1
