@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import vulkan as vk
-from vulkan import ffi
 
 from .owner import Owner
 from .reflect import Binding, ShaderInfo, merge_bindings, reflect

@@ -9,7 +9,7 @@ semaphores) is patched in place.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import vulkan as vk
 from vulkan import ffi, lib

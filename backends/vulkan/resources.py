@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import vulkan as vk
-from vulkan import ffi
 
 from framegraph.errors import FrameGraphError
 from framegraph.vk import Format
