@@ -236,6 +236,7 @@ class PlanResource:
     size: int = 0
     initial: State | None = None
     final: State | None = None
+    final_queue: str | None = None   # the queue (stream) whose submits establish the final state
     heap: int | None = None
     offset: int | None = None
 
@@ -252,6 +253,8 @@ class PlanResource:
         if self.imported:
             d["initial"] = self.initial.to_dict() if self.initial else None
             d["final"] = self.final.to_dict() if self.final else None
+            if self.final_queue is not None:
+                d["final_queue"] = self.final_queue
         if self.heap is not None:
             d.update(heap=self.heap, offset=self.offset)
         return d

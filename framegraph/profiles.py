@@ -19,7 +19,8 @@ class DeviceProfile:
     name: str
     queues: dict = field(default_factory=dict)   # logical queue -> QueueSlot
     buffer_image_granularity: int = 1
-    alignment: int = 256
+    buffer_alignment: int = 256
+    image_alignment: int = 65536
 
     def slot(self, queue: str) -> QueueSlot:
         return self.queues.get(queue) or self.queues["graphics"]
@@ -36,7 +37,8 @@ class DeviceProfile:
     def to_dict(self) -> dict:
         return {"name": self.name,
                 "queues": {k: {"family": v.family, "index": v.index} for k, v in self.queues.items()},
-                "buffer_image_granularity": self.buffer_image_granularity, "alignment": self.alignment}
+                "buffer_image_granularity": self.buffer_image_granularity,
+                "buffer_alignment": self.buffer_alignment, "image_alignment": self.image_alignment}
 
 
 LAVAPIPE = DeviceProfile(name="lavapipe", queues={
@@ -58,7 +60,8 @@ def profile_from_dict(d: dict) -> DeviceProfile:
             raise FrameGraphError("device profile must map the 'graphics' queue")
         return DeviceProfile(name=str(d.get("name", "custom")), queues=queues,
                              buffer_image_granularity=int(d.get("buffer_image_granularity", 1)),
-                             alignment=int(d.get("alignment", 256)))
+                             buffer_alignment=int(d.get("buffer_alignment", 256)),
+                             image_alignment=int(d.get("image_alignment", 65536)))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise FrameGraphError(f"malformed device profile: {e!r}") from None
 

@@ -1,7 +1,7 @@
 """The compiler: a short list of named stages, each its own module (Granite's bake() as a model).
 
-    validate → cull → order → queues → track (per-subresource state) → lifetimes → submits (barriers
-    per strategy, semaphores, ownership) → plan
+    validate → cull → order → queues → lifetimes → placement (aliasing) → track (per-subresource
+    state) → submits (barriers per strategy, events, semaphores, ownership) → plan
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .cull import cull
 from .lifetimes import lifetimes
 from .options import CompileOptions
 from .order import order_passes
+from .placement import overlapping_predecessors, place
 from .queues import assign_streams
 from .submits import SubmitBuilder
 from .tracking import track
@@ -23,7 +24,7 @@ __all__ = ["compile", "CompileOptions"]
 
 
 def compile(graph: Graph, *, strategy: str | None = None, device="lavapipe",
-            options: CompileOptions | None = None) -> Plan:
+            options: CompileOptions | None = None, memory_requirements: dict | None = None) -> Plan:
     """Compile a declared frame into an immutable, verified-by-construction plan."""
     if not isinstance(graph, Graph):
         graph = getattr(graph, "graph", lambda: None)()
@@ -38,7 +39,10 @@ def compile(graph: Graph, *, strategy: str | None = None, device="lavapipe",
     culled = cull(resolved) if options.cull else None
     order = order_passes(resolved, culled, options)
     streams = assign_streams(resolved, order, profile)
-    tracked = track(resolved, order, streams.stream_of, streams.family_of, options.concurrent_sharing)
-    lts = lifetimes(resolved, order)
+    lts, first_discards = lifetimes(resolved, order)
+    placed = place(resolved, lts, first_discards, policy=options.placement if options.alias_transients else "none",
+                   profile=profile, memory_requirements=memory_requirements)
+    alias_preds = overlapping_predecessors(placed, {lt.resource: lt for lt in lts})
+    tracked = track(resolved, order, streams.stream_of, streams.family_of, options.concurrent_sharing, alias_preds)
     submits = SubmitBuilder(resolved, tracked, options.strategy, streams.names, order)
-    return assemble_plan(resolved, culled, order, streams, tracked, lts, submits, options, profile)
+    return assemble_plan(resolved, culled, order, streams, placed, submits, options, profile)

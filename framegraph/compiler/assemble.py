@@ -5,7 +5,7 @@ from ..access import layout_for_format, lookup
 from ..plan import Plan, PlanAccess, PlanPass, PlanResource, State
 from ..vk import Access, Layout, Stage
 from .cull import CullResult
-from .lifetimes import Lifetime, memory_lower_bound
+from .placement import Placed
 from .options import CompileOptions
 from .queues import Streams
 from .ranges import buffer_ranges, image_rects
@@ -43,7 +43,8 @@ def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, .
     return tuple(out)
 
 
-def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements: dict) -> tuple[PlanResource, ...]:
+def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements: dict,
+                   last_stream: dict) -> tuple[PlanResource, ...]:
     used = sorted({a.resource for p_index in order for a in rg.passes[p_index].accesses})
     out = []
     for r in used:
@@ -54,8 +55,11 @@ def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements
                       history=d.history, usage=tuple(usage_names(res, rg.image_usage[r])), sharing=sharing,
                       size=d.desc.byte_size_estimate(),
                       initial=_state(res, d.initial) if d.imported else None,
-                      final=_state(res, d.final) if d.imported else None)
-        heap, offset = placements.get(r, (None, None))
+                      final=_state(res, d.final) if d.imported else None,
+                      final_queue=last_stream.get(r) if d.imported and d.final is not None else None)
+        heap, offset, placed_size = placements.get(r, (None, None, None))
+        if placed_size is not None:
+            common["size"] = placed_size
         if res.is_image:
             desc = d.desc
             out.append(PlanResource(**common, format=desc.format.full_name, extent=desc.extent, mips=desc.mips,
@@ -65,16 +69,18 @@ def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements
     return tuple(out)
 
 
-def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: Streams, tracked: Tracked,
-                  lts: tuple[Lifetime, ...], builder: SubmitBuilder, options: CompileOptions, profile) -> Plan:
+def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: Streams, placed: Placed,
+                  builder: SubmitBuilder, options: CompileOptions, profile) -> Plan:
     submits = builder.build()
-    unaliased = sum(lt.size for lt in lts)
     stats = dict(builder.stats)
     stats.update(passes=len(order), culled=len(culled.culled) if culled else 0, submits=len(submits),
-                 transient_bytes=unaliased, transient_bytes_unaliased=unaliased,
-                 transient_bytes_lower_bound=memory_lower_bound(lts, len(order)))
+                 transient_bytes=sum(h.size for h in placed.heaps), transient_bytes_unaliased=placed.unaliased,
+                 transient_bytes_lower_bound=placed.lower_bound, placement=placed.policy)
+    placements = {r: (p.heap, p.offset, p.size) for r, p in placed.placements.items()}
+    heaps = tuple({"id": h.id, "size": h.size, "kind": h.kind, "memory_type_bits": h.memory_type_bits}
+                  for h in placed.heaps)
     return Plan(graph=rg.graph.name, strategy=options.strategy,
                 queues={s: streams.slots[s] for s in streams.names},
                 culled=culled.culled if culled else (), passes=plan_passes(rg, order, streams),
-                resources=plan_resources(rg, order, options, {}), heaps=(), submits=submits, stats=stats,
+                resources=plan_resources(rg, order, options, placements, builder.tracked.last_stream), heaps=heaps, submits=submits, stats=stats,
                 options={**options.to_dict(), "device": profile.name})

@@ -13,6 +13,7 @@ class CompileOptions:
     strategy: str = "batched"
     reorder: bool = False             # move independent passes to widen producer→consumer gaps
     alias_transients: bool = True     # place transients in shared heaps when lifetimes allow
+    placement: str = "auto"           # auto | best_fit | first_fit (auto keeps the smaller)
     concurrent_sharing: bool = False  # VK_SHARING_MODE_CONCURRENT instead of ownership transfers
     cull: bool = True
 

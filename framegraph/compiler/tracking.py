@@ -89,10 +89,11 @@ class _Acc:
 
 
 class _Unit:
-    __slots__ = ("layout", "defined", "write", "vis", "reads", "owner", "acquire")
+    __slots__ = ("layout", "defined", "write", "vis", "reads", "owner", "acquire", "priors")
 
     def __init__(self, layout, defined, owner):
         self.acquire = False   # a swapchain image's first use chains after the acquire semaphore
+        self.priors = ()       # accesses of earlier occupants of the same memory (aliasing)
         self.layout = layout
         self.defined = defined
         self.write: _Acc | None = None
@@ -119,8 +120,10 @@ class _Need:
 
 
 class Tracker:
-    def __init__(self, rg: ResolvedGraph, stream_of: dict, family_of: dict, concurrent: bool):
+    def __init__(self, rg: ResolvedGraph, stream_of: dict, family_of: dict, concurrent: bool,
+                 alias_preds: dict | None = None):
         self.rg = rg
+        self.alias_preds = alias_preds or {}
         self.stream_of = stream_of          # logical queue -> stream
         self.family_of = family_of          # stream -> family
         self.concurrent = concurrent
@@ -150,6 +153,16 @@ class Tracker:
             if decl.swapchain:
                 for u in units:
                     u.acquire = True
+            if r in self.alias_preds:
+                # The memory's earlier occupants: every unit of this resource may overlap any of
+                # theirs, so each first access is ordered after all their last accesses.
+                priors = {}
+                for q in self.alias_preds[r]:
+                    for qu in self.units.get(q, ()):
+                        for acc in ([qu.write] if qu.write is not None else []) + qu.reads:
+                            priors[id(acc)] = acc
+                for u in units:
+                    u.priors = tuple(priors.values())
             self.units[r] = units
         return units
 
@@ -178,6 +191,10 @@ class Tracker:
                 if rd.stream is None:
                     rd.stream, rd.pos = stream, pos
             need = _Need()
+            if st.priors:
+                for acc in st.priors:
+                    self._depend(need, acc, stream, True, name, res_name, "alias")
+                st.priors = ()
             layout_change = new_layout is not None and st.layout != new_layout
             if st.acquire:
                 st.acquire = False
@@ -353,8 +370,8 @@ def _collect(out: dict):
 
 
 def track(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict, family_of: dict,
-          concurrent: bool = False) -> Tracked:
-    tracker = Tracker(rg, stream_of, family_of, concurrent)
+          concurrent: bool = False, alias_preds: dict | None = None) -> Tracked:
+    tracker = Tracker(rg, stream_of, family_of, concurrent, alias_preds)
     passes = []
     for pos, p_index in enumerate(order):
         p = rg.passes[p_index]

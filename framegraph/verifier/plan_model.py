@@ -21,6 +21,7 @@ class Resource:
     exclusive: bool                 # VK_SHARING_MODE_EXCLUSIVE: queue family ownership applies
     initial: dict | None            # imported: {"stages", "access", "layout"}
     final: dict | None
+    final_queue: str | None         # the queue the plan establishes the final state on
     heap: object | None             # placed (aliasable) memory
     offset: int
 
@@ -33,6 +34,7 @@ class Resource:
                    exclusive=d.get("sharing", "exclusive") != "concurrent",
                    initial=d.get("initial") if d.get("imported") else None,
                    final=d.get("final") if d.get("imported") else None,
+                   final_queue=d.get("final_queue"),
                    heap=d.get("heap"), offset=int(d.get("offset") or 0))
 
     @property

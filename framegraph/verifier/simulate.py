@@ -762,9 +762,12 @@ class Simulator:
                 self._check_final(res)
 
     def _check_final(self, res: Resource) -> None:
-        """The final state is a virtual access at the end of the queue that last used the resource."""
+        """The final state is a virtual access at the end of the queue the plan names (`final_queue`),
+        else of the queue that last used the resource. When the last uses are on queues that nothing
+        orders, "last" is ambiguous, so the plan says where it establishes the state."""
         fin = res.final
-        queue = self.last_queue.get(res.name) or next(iter(self.clocks.base))
+        queue = (res.final_queue if res.final_queue in self.clocks.base else None) \
+            or self.last_queue.get(res.name) or next(iter(self.clocks.base))
         stages = self._stages(fin.get("stages"), None, res.name) & ~NO_WORK
         access = self._access_mask(fin.get("access"), None, res.name)
         layout = layout_of(fin, "layout") if res.is_image else None
