@@ -125,6 +125,15 @@ def lookup(name: str, *, pass_name: str | None = None, resource: str | None = No
     return ACCESS_TABLE[canonical]
 
 
+def effective_access(info: AccessInfo, discard: bool) -> Access:
+    """Access bits including the attachment load: a colour attachment write that keeps the old
+    contents uses LOAD_OP_LOAD, which reads the attachment (COLOR_ATTACHMENT_READ at
+    COLOR_ATTACHMENT_OUTPUT); a discarding write clears or ignores them and reads nothing."""
+    if info.access & Access.COLOR_ATTACHMENT_WRITE and not discard:
+        return info.access | Access.COLOR_ATTACHMENT_READ
+    return info.access
+
+
 def layout_for_format(layout: Layout, fmt: Format) -> Layout:
     """Depth layouts name the depth aspect; formats with stencil need the combined layouts."""
     if fmt.has_stencil:

@@ -224,7 +224,9 @@ class SubmitBuilder:
             self._emit_releases(fs.releases)
             self._add_waits(s, fs.cross)
             if fs.transitions:
-                strategy = "batched" if self.strategy == "split" else self.strategy
+                # The end of the frame is not "between passes": every strategy states final
+                # states with exact masks (a naive ALL_COMMANDS barrier would miss e.g. HOST reads).
+                strategy = "per_resource" if self.strategy == "per_resource" else "batched"
                 for dep, reasons in point_dependencies(rg, strategy, fs.transitions, first_on_stream=False):
                     s.open.commands.append(BarrierCmd(dependency=dep, reasons=reasons))
             for r in range(len(rg.resources)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from ..access import AccessInfo, layout_for_format, lookup, merge_layouts
+from ..access import AccessInfo, effective_access, layout_for_format, lookup, merge_layouts
 from ..errors import FrameGraphError
 from ..graph import Graph, ImageDesc, ResourceDecl
 from ..vk import Access, BufferUsage, ImageUsage, Layout, Stage, WRITE_ACCESS
@@ -186,8 +186,9 @@ def _merge_pass(p, resources, index, usage) -> tuple[ResolvedAccess, ...]:
         for u in _units(p.name, a, res):
             key = (res.index, u)
             cur = per_unit.get(key)
+            access = effective_access(info, a.discard)
             if cur is None:
-                per_unit[key] = [info.stages, info.access, layout, a.discard, info.writes]
+                per_unit[key] = [info.stages, access, layout, a.discard, info.writes]
                 continue
             if layout is not None:
                 merged = merge_layouts(cur[2], layout, cur[4], info.writes)
@@ -197,7 +198,7 @@ def _merge_pass(p, resources, index, usage) -> tuple[ResolvedAccess, ...]:
                         f"{_describe_unit(res, u)}", pass_name=p.name, resource=res.name)
                 cur[2] = merged
             cur[0] |= info.stages
-            cur[1] |= info.access
+            cur[1] |= access
             # Another access of the unit in the same pass reads it unless it is a discarding write too.
             cur[3] = cur[3] and a.discard
             cur[4] = cur[4] or info.writes
