@@ -17,11 +17,11 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 SLOW = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def check_all(fg, device, concurrent=False):
+def check_all(fg, device, concurrent=False, reorder=False):
     graph = fg.graph()
     assert load_graph(dump_graph(graph)) == graph
     for strategy in STRATEGIES:
-        plan = compile(graph, device=device, options=CompileOptions(strategy=strategy,
+        plan = compile(graph, device=device, options=CompileOptions(strategy=strategy, reorder=reorder,
                                                                    concurrent_sharing=concurrent))
         d = json.loads(plan.to_json())
         problems = [str(p) for p in verify_plan(d)] + check_plan_against_graph(graph, d)
@@ -48,6 +48,13 @@ def test_fuzz_three_queues_discrete(fg):
 @given(frame_graphs())
 def test_fuzz_three_queues_concurrent_sharing(fg):
     check_all(fg, "discrete", concurrent=True)
+
+
+@FAST
+@given(frame_graphs())
+def test_fuzz_reordered(fg):
+    check_all(fg, "lavapipe", reorder=True)
+    check_all(fg, "discrete", reorder=True)
 
 
 @pytest.mark.slow_fuzz
