@@ -126,3 +126,25 @@ def test_plan_json_has_design_fields():
     img = next(c for s in d["submits"] for c in s["commands"] if c["op"] == "barrier")["dependency"]["images"][0]
     assert set(img) >= {"resource", "mips", "layers", "src_stages", "src_access", "dst_stages", "dst_access",
                         "old_layout", "new_layout", "src_queue", "dst_queue"}
+
+
+def test_state_carried_into_the_next_frame_ends_on_the_first_queue():
+    """A history image first used on compute and last on graphics ends on compute, acquired back to
+    its family, so frame N+1's first use follows frame N's end in queue order."""
+    fg = FrameGraph()
+    hist = fg.history_image("hist", format="R8G8B8A8_UNORM", extent=(8, 8), state="compute_shader_read_sampled")
+    out = fg.import_buffer("out", size=64)
+    p = fg.add_pass("reproject", queue="compute")
+    p.reads(hist, "compute_shader_read_sampled")
+    out = p.writes(out, "compute_shader_write_storage")
+    fg.add_pass("store").writes(hist, "color_attachment_write", discard=True)
+    plan = compile(fg.graph(), device="discrete")
+    d = plan.to_dict()
+    res = next(r for r in d["resources"] if r["name"] == "hist")
+    assert res["final_queue"] == "compute"
+    last = [s for s in plan.submits if s.queue == "compute"][-1]
+    acquires = [b for c in last.commands if isinstance(c, BarrierCmd) for b in c.dependency.images
+                if b.resource == "hist" and b.dst_queue == 2]
+    assert acquires and acquires[-1].new_layout == Layout.SHADER_READ_ONLY_OPTIMAL
+    from framegraph.verifier import verify_plan
+    assert verify_plan(d) == []

@@ -44,7 +44,7 @@ def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, .
 
 
 def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements: dict,
-                   last_stream: dict) -> tuple[PlanResource, ...]:
+                   final_stream: dict) -> tuple[PlanResource, ...]:
     used = sorted({a.resource for p_index in order for a in rg.passes[p_index].accesses})
     out = []
     for r in used:
@@ -56,7 +56,7 @@ def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements
                       size=d.desc.byte_size_estimate(),
                       initial=_state(res, d.initial) if d.imported else None,
                       final=_state(res, d.final) if d.imported else None,
-                      final_queue=last_stream.get(r) if d.imported and d.final is not None else None)
+                      final_queue=final_stream.get(r))
         heap, offset, placed_size = placements.get(r, (None, None, None))
         if placed_size is not None:
             common["size"] = placed_size
@@ -82,5 +82,5 @@ def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: 
     return Plan(graph=rg.graph.name, strategy=options.strategy,
                 queues={s: streams.slots[s] for s in streams.names},
                 culled=culled.culled if culled else (), passes=plan_passes(rg, order, streams),
-                resources=plan_resources(rg, order, options, placements, builder.tracked.last_stream), heaps=heaps, submits=submits, stats=stats,
+                resources=plan_resources(rg, order, options, placements, builder.tracked.final_stream), heaps=heaps, submits=submits, stats=stats,
                 options={**options.to_dict(), "device": profile.name})

@@ -230,7 +230,7 @@ class SubmitBuilder:
                 for dep, reasons in point_dependencies(rg, strategy, fs.transitions, first_on_stream=False):
                     s.open.commands.append(BarrierCmd(dependency=dep, reasons=reasons))
             for r in range(len(rg.resources)):
-                if rg.resources[r].decl.swapchain and tracked.last_stream.get(r) == fs.stream:
+                if rg.resources[r].decl.swapchain and tracked.final_stream.get(r) == fs.stream:
                     s.open.present.append(rg.resources[r].name)
         for s in self.streams.values():
             self._close(s)

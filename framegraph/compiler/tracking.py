@@ -78,6 +78,7 @@ class Tracked:
     finals: tuple[FinalSync, ...]
     first_use: dict            # resource index -> (position, stages) of its first use (swapchain acquire)
     last_stream: dict          # resource index -> stream that touched it last
+    final_stream: dict         # resource index -> stream its final state is established on
 
 
 class _Acc:
@@ -129,6 +130,7 @@ class Tracker:
         self.concurrent = concurrent
         self.units: dict[int, list[_Unit]] = {}
         self.first_use: dict[int, tuple[int, int]] = {}
+        self.first_stream: dict[int, str] = {}
         self.last_stream: dict[int, str] = {}
 
     def _state(self, r: int) -> list[_Unit]:
@@ -180,6 +182,7 @@ class Tracker:
         new_layout = a.layout
         if r not in self.first_use:
             self.first_use[r] = (pos, cs)
+            self.first_stream[r] = stream
         self.last_stream[r] = stream
         for u_index in a.units:
             st = units[u_index]
@@ -385,8 +388,8 @@ def track(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict, family_of:
             cs |= a.stages
         cross = tuple(CrossDep(c.stream, c.position, _wait_stages(out, c.stream, cs), c.ownership) for c in cross)
         passes.append(PassSync(pos, p_index, stream, transitions, cross, rels))
-    finals = _final_states(rg, tracker, len(order))
-    return Tracked(tuple(passes), finals, tracker.first_use, tracker.last_stream)
+    finals, final_stream = _final_states(rg, tracker, len(order))
+    return Tracked(tuple(passes), finals, tracker.first_use, tracker.last_stream, final_stream)
 
 
 def _wait_stages(out, stream, fallback) -> Stage:
@@ -398,9 +401,14 @@ def _wait_stages(out, stream, fallback) -> Stage:
     return Stage(m) if m else fallback
 
 
-def _final_states(rg: ResolvedGraph, tracker: Tracker, end_pos: int) -> tuple[FinalSync, ...]:
-    """Imported resources end in their declared final state: a virtual access at the frame's end."""
+def _final_states(rg: ResolvedGraph, tracker: Tracker, end_pos: int) -> tuple[tuple[FinalSync, ...], dict]:
+    """Imported resources end in their declared final state: a virtual access at the frame's end.
+
+    A resource whose contents carry into the next frame (a defined initial state) ends on the
+    queue that first uses it, where the next frame's first use will follow it in queue order (and
+    owned by that queue's family); others end on the queue that used them last."""
     per_stream: dict[str, list] = {}
+    final_stream: dict[int, str] = {}
     for r in sorted(tracker.units):
         res = rg.resources[r]
         decl = res.decl
@@ -408,7 +416,9 @@ def _final_states(rg: ResolvedGraph, tracker: Tracker, end_pos: int) -> tuple[Fi
             continue
         info = lookup(decl.final)
         layout = layout_for_format(info.layout, decl.desc.format) if res.is_image else None
-        stream = tracker.last_stream[r]
+        carries = decl.initial != "undefined"
+        stream = tracker.first_stream[r] if carries else tracker.last_stream[r]
+        final_stream[r] = stream
         fake = ResolvedAccess(r, tuple(range(res.unit_count)), info.stages, info.access, layout, False)
         out = per_stream.setdefault(stream, {})
         tracker.access(end_pos, None, stream, fake, out)
@@ -421,4 +431,4 @@ def _final_states(rg: ResolvedGraph, tracker: Tracker, end_pos: int) -> tuple[Fi
         transitions, cross, rels = _collect(out)
         cross = tuple(CrossDep(c.stream, c.position, Stage.ALL_COMMANDS, c.ownership) for c in cross)
         finals.append(FinalSync(stream, transitions, cross, rels))
-    return tuple(finals)
+    return tuple(finals), final_stream
