@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     d.add_argument("--out", default="out/demo.png")
     d.add_argument("rest", nargs=argparse.REMAINDER)
     d.set_defaults(fn=_cmd_demo)
+    from .viz import add_cli as add_viz
+    add_viz(sub)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)

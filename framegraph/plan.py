@@ -283,6 +283,16 @@ class Plan:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
+    def to_dot(self, graph) -> str:
+        """Graphviz DOT of passes and resources (see framegraph.viz)."""
+        from . import viz
+        return viz.to_dot(self, graph)
+
+    def explain(self) -> str:
+        """Every barrier, event and semaphore wait with its producer → consumer, resource and hazard."""
+        from . import viz
+        return viz.explain(self)
+
     def pass_named(self, name: str) -> PlanPass:
         for p in self.passes:
             if p.name == name:

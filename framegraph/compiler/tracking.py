@@ -14,7 +14,11 @@ from ..access import layout_for_format, lookup
 from ..vk import Access, Layout, Stage, WRITE_ACCESS
 from .validate import ResolvedAccess, ResolvedGraph
 
-ALL_ACCESS = Access.MEMORY_READ | Access.MEMORY_WRITE
+# Every access bit: a semaphore makes memory visible to all of them (the meta bits MEMORY_READ /
+# MEMORY_WRITE alone would not cover e.g. SHADER_SAMPLED_READ in a bitmask comparison).
+ALL_ACCESS = Access(0)
+for _bit in Access:
+    ALL_ACCESS |= _bit
 
 
 @dataclass(frozen=True, slots=True)
