@@ -17,8 +17,12 @@ from .validate import ResolvedGraph
 class _Open:
     waits: list = field(default_factory=list)
     commands: list = field(default_factory=list)
-    # for cross-pass merging: the units each pass command touched, by command index
-    touched: dict = field(default_factory=dict)
+    # for cross-pass merging and split events: where each pass sits, what the last pass touched,
+    # and the command index of the latest pass touching each unit
+    pass_at: dict = field(default_factory=dict)       # pass name -> command index
+    last_pass_units: set = field(default_factory=set)
+    last_touch: dict = field(default_factory=dict)    # (resource, unit) -> command index
+    after: dict = field(default_factory=dict)         # command index -> set_event commands that follow it
     present: list = field(default_factory=list)
     events: list = field(default_factory=list)   # events set and waited in this submit
 
@@ -56,6 +60,12 @@ class SubmitBuilder:
         # again in the next submit or frame.
         for e in s.open.events:
             s.open.commands.append(ResetEventCmd(event=e, stages=Stage.ALL_COMMANDS))
+        if s.open.after:
+            merged = []
+            for i, c in enumerate(s.open.commands):
+                merged.append(c)
+                merged.extend(s.open.after.get(i, ()))
+            s.open.commands = merged
         s.submits.append(s.open)
         self.host_order.append((s.name, len(s.submits) - 1))
         value = len(s.submits)
@@ -120,19 +130,17 @@ class SubmitBuilder:
         """Split: a dependency whose producers all ran in this submit, with at least one pass between
         the last of them and here that touches none of its units, becomes a VkEvent set right after
         that producer and waited here. Returns the transitions left for a pipeline barrier."""
-        cmds = s.open.commands
-        pass_at = {c.pass_name: i for i, c in enumerate(cmds) if isinstance(c, PassCmd)}
-        last_pass = max(pass_at.values(), default=-1)
+        o = s.open
+        last_pass = max(o.pass_at.values(), default=-1)
         by_point: dict[int, list[Transition]] = {}
         rest = []
         for t in transitions:
             producers = {r.producer for r in t.reasons}
             point = None
-            if t.kind == "barrier" and producers and None not in producers and all(p in pass_at for p in producers):
-                point = max(pass_at[p] for p in producers)
-                between = [i for i in pass_at.values() if point < i <= last_pass]
-                units = {(t.resource, u) for u in t.units}
-                if not between or any(units & s.open.touched.get(i, set()) for i in between):
+            if t.kind == "barrier" and producers and None not in producers and all(p in o.pass_at for p in producers):
+                point = max(o.pass_at[p] for p in producers)
+                # Worth an event only with a pass in between, and only if none of those touch the units.
+                if point >= last_pass or any(o.last_touch.get((t.resource, u), -1) > point for u in t.units):
                     point = None
             if point is None:
                 rest.append(t)
@@ -141,21 +149,19 @@ class SubmitBuilder:
         if not by_point:
             return transitions
         waits, deps, reasons = [], [], []
-        # Insert from the back so earlier indices stay valid.
         for point in sorted(by_point, reverse=True):
             ts = by_point[point]
             dep = Dependency()
             for t in ts:
                 dep = dep.merged(entry_dependency(self.rg, t))
-            name = f"e{len(s.open.events)}"
-            s.open.events.append(name)
+            name = f"e{len(o.events)}"
+            o.events.append(name)
             why = reasons_of(ts)
-            cmds.insert(point + 1, SetEventCmd(event=name, dependency=dep, reasons=why))
-            s.open.touched = {(i + 1 if i > point else i): v for i, v in s.open.touched.items()}
+            o.after.setdefault(point, []).append(SetEventCmd(event=name, dependency=dep, reasons=why))
             waits.append(name)
             deps.append(dep)
             reasons.extend(why)
-        cmds.append(WaitEventsCmd(events=tuple(waits), dependencies=tuple(deps), reasons=tuple(reasons)))
+        o.commands.append(WaitEventsCmd(events=tuple(waits), dependencies=tuple(deps), reasons=tuple(reasons)))
         return tuple(rest)
 
     def _emit_barriers(self, s: _Stream, transitions: tuple[Transition, ...], first: bool,
@@ -178,7 +184,7 @@ class SubmitBuilder:
         if len(cmds) >= 3 and isinstance(cmds[-3], WaitEventsCmd):
             return False
         between = cmds[-1].pass_name
-        touched = s.open.touched.get(len(cmds) - 1, set())
+        touched = s.open.last_pass_units
         for t in transitions:
             if t.kind != "barrier":
                 return False
@@ -215,8 +221,13 @@ class SubmitBuilder:
                 s.open.waits.append(Wait(acquire=rg.resources[r].name, stages=Stage(tracked.first_use[r][1])))
             self._emit_barriers(s, ps.transitions, s.passes_seen == 0, set())
             p = rg.passes[ps.pass_index]
-            s.open.commands.append(PassCmd(pass_name=p.name))
-            s.open.touched[len(s.open.commands) - 1] = {(a.resource, u) for a in p.accesses for u in a.units}
+            o = s.open
+            index = len(o.commands)
+            o.commands.append(PassCmd(pass_name=p.name))
+            o.pass_at[p.name] = index
+            o.last_pass_units = {(a.resource, u) for a in p.accesses for u in a.units}
+            for key in o.last_pass_units:
+                o.last_touch[key] = index
             s.passes_seen += 1
             self.pos_submit[ps.position] = (s.name, len(s.submits))
         for fs in tracked.finals:
