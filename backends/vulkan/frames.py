@@ -169,7 +169,8 @@ class Renderer:
         if compiled is not None:
             self._plans.move_to_end(key)
             return compiled
-        plan = framegraph.compile(graph, strategy=self.strategy, device=self.profile, options=self.options)
+        plan = framegraph.compile(graph, strategy=self.strategy, device=self.profile, options=self.options,
+                                  memory_requirements=self.memory_requirements(graph))
         self.compiles += 1
         if self.on_compile is not None:
             self.on_compile(plan)
@@ -177,6 +178,11 @@ class Renderer:
         while len(self._plans) > self._plan_cache_size:
             self._plans.popitem(last=False)
         return compiled
+
+    def memory_requirements(self, graph) -> dict:
+        """The device's own (size, alignment, memoryTypeBits) for each transient of `graph`, so the
+        compiler places transients in heaps with real numbers (queried without creating objects)."""
+        return self.resources.memory_requirements(graph, self.profile, self.options)
 
     def _stream_queue(self, stream: str, slot: dict) -> StreamQueue:
         q = self._queues.get(stream)

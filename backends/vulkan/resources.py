@@ -3,8 +3,9 @@ and a cache that maps a plan's resource names to them frame after frame.
 
 Transients are cached per frame slot, so the host wait that frees a slot also frees its
 transients (a plan orders accesses within one frame only). History resources and imports
-without an external object persist across slots. Allocation stays behind `Allocator` so a
-plan's `heap`/`offset` placement can later be honoured there without touching callers.
+without an external object persist across slots. A transient the plan placed (`heap`/`offset`)
+is bound into its frame slot's memory for that heap (heaps.py) at the plan's offset, so
+transients whose lifetimes do not overlap share memory; everything else gets its own allocation.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from framegraph.errors import FrameGraphError
 from framegraph.vk import Format
 
 from . import memory as _memory
+from .heaps import HeapMemory, PlacementMismatch, TransientHeaps, graph_requirements
 from .memory import DEVICE_LOCAL, HOST_READBACK
 from .owner import Owner
 from .registry import handle_value
@@ -61,10 +63,13 @@ class PhysicalImage:
     (created on first request, destroyed with the image; the image itself only if owned)."""
 
     def __init__(self, ctx, *, name: str, handle: Any, format: int, extent, mips: int = 1, layers: int = 1,
-                 samples: int = 1, usage: int = 0, memory: Any = None, owned: bool = True) -> None:
+                 samples: int = 1, usage: int = 0, memory: Any = None, owned: bool = True,
+                 heap: HeapMemory | None = None, offset: int = 0) -> None:
         self.ctx = ctx
         self.name = name
         self.handle = handle
+        self.heap = heap          # placed in a shared heap (memory is the heap's, not ours) at offset
+        self.offset = offset
         self.format = int(format)
         self.format_name = format_name_of(self.format)
         w, h, *d = tuple(int(x) for x in extent)
@@ -121,10 +126,12 @@ class PhysicalBuffer:
     """A VkBuffer; host-visible ones stay mapped (`mapped` is a writable memoryview)."""
 
     def __init__(self, ctx, *, name: str, handle: Any, size: int, usage: int = 0, memory: Any = None,
-                 mapped=None, owned: bool = True) -> None:
+                 mapped=None, owned: bool = True, heap: HeapMemory | None = None, offset: int = 0) -> None:
         self.ctx = ctx
         self.name = name
         self.handle = handle
+        self.heap = heap
+        self.offset = offset
         self.size = size
         self.usage = usage
         self.memory = memory
@@ -148,55 +155,162 @@ class PhysicalBuffer:
         return f"<PhysicalBuffer {self.name} {self.size} bytes>"
 
 
+def _sharing(families: Iterable[int]) -> dict:
+    unique = sorted(set(families))
+    if len(unique) > 1:
+        return dict(sharingMode=vk.VK_SHARING_MODE_CONCURRENT, pQueueFamilyIndices=unique)
+    # CONCURRENT needs two families or more; with one, exclusive is the same thing.
+    return dict(sharingMode=vk.VK_SHARING_MODE_EXCLUSIVE)
+
+
+def image_create_info(*, format: int, extent, mips: int = 1, layers: int = 1, samples: int = 1, usage: int,
+                      families: Iterable[int] = ()):
+    """The VkImageCreateInfo of every image the allocator makes (and whose requirements it queries)."""
+    w, h, *d = extent
+    return vk.VkImageCreateInfo(
+        imageType=vk.VK_IMAGE_TYPE_2D, format=format,
+        extent=vk.VkExtent3D(width=w, height=h, depth=d[0] if d else 1),
+        mipLevels=mips, arrayLayers=layers, samples=samples, tiling=vk.VK_IMAGE_TILING_OPTIMAL,
+        usage=usage, initialLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, **_sharing(families))
+
+
+def buffer_create_info(*, size: int, usage: int, families: Iterable[int] = ()):
+    return vk.VkBufferCreateInfo(size=size, usage=usage, **_sharing(families))
+
+
+def _requirements2():
+    """An output VkMemoryRequirements2 with its sType set (the binding's default leaves it zero)."""
+    return vk.VkMemoryRequirements2(sType=vk.VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2)
+
+
+def _requirements_tuple(r) -> tuple[int, int, int]:
+    return int(r.size), int(r.alignment), int(r.memoryTypeBits)
+
+
 class Allocator:
-    """Creates and frees every image and buffer the backend owns (dedicated allocations for now)."""
+    """Creates and frees every image and buffer the backend owns: dedicated allocations, or bound
+    into a transient heap's memory at a plan's offset (`placement=(HeapMemory, offset, size)`)."""
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self.owner = Owner(ctx)
         self.live: set = set()
+        self._requirements: dict[tuple, tuple[int, int, int]] = {}
+        self._heap_views: dict[int, Any] = {}     # mapped heap memory: handle value -> memoryview
 
-    def _sharing(self, families: Iterable[int]) -> dict:
-        unique = sorted(set(families))
-        if len(unique) > 1:
-            return dict(sharingMode=vk.VK_SHARING_MODE_CONCURRENT, pQueueFamilyIndices=unique)
-        # CONCURRENT needs two families or more; with one, exclusive is the same thing.
-        return dict(sharingMode=vk.VK_SHARING_MODE_EXCLUSIVE)
+    @staticmethod
+    def _sharing(families: Iterable[int]) -> dict:
+        return _sharing(families)
 
-    def _memory(self, requirements, memory, name, placement):
+    # -- requirements --------------------------------------------------------------------
+    def requirements(self, desc: tuple) -> tuple[int, int, int]:
+        """(size, alignment, memoryTypeBits) of the object a ResourceCache descriptor describes, from
+        vkGetDevice{Image,Buffer}MemoryRequirements (Vulkan 1.3): nothing is created. Memoized."""
+        cached = self._requirements.get(desc)
+        if cached is not None:
+            return cached
+        if desc[0] == "image":
+            _, fmt, extent, mips, layers, samples, usage, families = desc
+            info = image_create_info(format=vk_value(fmt), extent=extent, mips=mips, layers=layers,
+                                     samples=samples, usage=usage, families=families)
+            out = vk.vkGetDeviceImageMemoryRequirements(
+                self.ctx.device, vk.VkDeviceImageMemoryRequirements(pCreateInfo=info), _requirements2())
+        else:
+            _, size, usage, families, _host = desc
+            info = buffer_create_info(size=size, usage=usage, families=families)
+            out = vk.vkGetDeviceBufferMemoryRequirements(
+                self.ctx.device, vk.VkDeviceBufferMemoryRequirements(pCreateInfo=info), _requirements2())
+        result = self._requirements[desc] = _requirements_tuple(out.memoryRequirements)
+        return result
+
+    # -- heaps ---------------------------------------------------------------------------
+    def heap_memory(self, size: int, type_index: int, *, host: bool, name: str) -> tuple[Any, Any]:
+        """A VkDeviceMemory for a transient heap; host-visible ones are mapped whole (a memoryview)."""
+        handle = self.owner.create("VkDeviceMemory", vk.VkMemoryAllocateInfo(
+            allocationSize=size, memoryTypeIndex=type_index), name=name)
+        mapped = None
+        if host:
+            mapped = memoryview(vk.vkMapMemory(self.ctx.device, handle, 0, size, 0)).cast("B")
+            self._heap_views[handle_value(handle)] = mapped
+        return handle, mapped
+
+    def free_heap_memory(self, handle: Any) -> None:
+        """Free a heap's memory (the caller destroyed what was bound to it and the GPU is done)."""
+        view = self._heap_views.pop(handle_value(handle), None)
+        if view is not None:
+            view.release()
+            vk.vkUnmapMemory(self.ctx.device, handle)
+        self.owner.release(handle, "VkDeviceMemory")
+
+    def _check_placement(self, requirements, placement, name: str) -> None:
+        heap, offset, size = placement
+        real_size, alignment, bits = _requirements_tuple(requirements)
+        problems = []
+        if real_size > size:
+            problems.append(f"needs {real_size} bytes, the plan placed {size}")
+        if offset % alignment:
+            problems.append(f"offset {offset} is not a multiple of its alignment {alignment}")
+        if not bits & (1 << heap.type_index):
+            problems.append(f"memory type {heap.type_index} is not among its types {bits:#x}")
+        if offset + real_size > heap.size:
+            problems.append(f"ends at {offset + real_size}, past the heap's {heap.size} bytes")
+        if problems:
+            raise PlacementMismatch(f"{name}: " + "; ".join(problems))
+
+    def _bind(self, kind: str, handle, requirements, memory, name, placement):
+        """Bind `handle` to a new dedicated allocation, or into the placement's heap; returns the
+        VkDeviceMemory (dedicated) or None (placed)."""
+        bind = vk.vkBindImageMemory if kind == "VkImage" else vk.vkBindBufferMemory
         if placement is not None:
-            raise NotImplementedError("placed (aliased) allocations are not implemented yet")
-        return _memory.allocate(self.ctx, requirements, memory, name=f"{name}.memory")
+            try:
+                self._check_placement(requirements, placement, name)
+            except PlacementMismatch:
+                self.owner.release(handle, kind)
+                raise
+            bind(self.ctx.device, handle, placement[0].handle, placement[1])
+            return None
+        mem = _memory.allocate(self.ctx, requirements, memory, name=f"{name}.memory")
+        self.owner.adopt("VkDeviceMemory", mem)
+        bind(self.ctx.device, handle, mem, 0)
+        return mem
 
+    # -- resources -----------------------------------------------------------------------
     def image(self, *, name: str, format: int, extent, mips: int = 1, layers: int = 1, samples: int = 1,
               usage: int, families: Iterable[int] = (), memory=DEVICE_LOCAL, placement=None) -> PhysicalImage:
-        w, h, *d = extent
-        info = vk.VkImageCreateInfo(
-            imageType=vk.VK_IMAGE_TYPE_2D, format=format,
-            extent=vk.VkExtent3D(width=w, height=h, depth=d[0] if d else 1),
-            mipLevels=mips, arrayLayers=layers, samples=samples, tiling=vk.VK_IMAGE_TILING_OPTIMAL,
-            usage=usage, initialLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, **self._sharing(families))
+        """A new image: its own memory, or with `placement=(HeapMemory, offset, size)` bound into a
+        heap at `offset` (raises PlacementMismatch, creating nothing, if it does not fit there)."""
+        info = image_create_info(format=format, extent=extent, mips=mips, layers=layers, samples=samples,
+                                 usage=usage, families=families)
         handle = self.owner.create("VkImage", info, name=name)
-        mem = self._memory(vk.vkGetImageMemoryRequirements(self.ctx.device, handle), memory, name, placement)
-        self.owner.adopt("VkDeviceMemory", mem)
-        vk.vkBindImageMemory(self.ctx.device, handle, mem, 0)
+        mem = self._bind("VkImage", handle, vk.vkGetImageMemoryRequirements(self.ctx.device, handle), memory,
+                         name, placement)
         image = PhysicalImage(self.ctx, name=name, handle=handle, format=format, extent=extent, mips=mips,
-                              layers=layers, samples=samples, usage=usage, memory=mem)
+                              layers=layers, samples=samples, usage=usage, memory=mem,
+                              heap=placement[0] if placement else None, offset=placement[1] if placement else 0)
         self.live.add(image)
         return image
 
     def buffer(self, *, name: str, size: int, usage: int, families: Iterable[int] = (), memory=DEVICE_LOCAL,
                placement=None) -> PhysicalBuffer:
-        info = vk.VkBufferCreateInfo(size=size, usage=usage, **self._sharing(families))
-        handle = self.owner.create("VkBuffer", info, name=name)
-        mem = self._memory(vk.vkGetBufferMemoryRequirements(self.ctx.device, handle), memory, name, placement)
-        self.owner.adopt("VkDeviceMemory", mem)
-        vk.vkBindBufferMemory(self.ctx.device, handle, mem, 0)
+        """A new buffer: its own memory (mapped when host-visible), or placed like `image`; a placed
+        buffer in a mapped heap gets the heap's mapping at its offset."""
+        handle = self.owner.create("VkBuffer", buffer_create_info(size=size, usage=usage, families=families),
+                                   name=name)
+        mem = self._bind("VkBuffer", handle, vk.vkGetBufferMemoryRequirements(self.ctx.device, handle), memory,
+                         name, placement)
         mapped = None
-        if memory[0] & _HOST_VISIBLE:
+        if placement is not None:
+            heap, offset, _ = placement
+            if heap.mapped is not None:
+                mapped = heap.mapped[offset:offset + size]
+            elif memory[0] & _HOST_VISIBLE:
+                self.owner.release(handle, "VkBuffer")
+                raise PlacementMismatch(f"{name}: host access, but heap {heap.name} is not mapped")
+        elif memory[0] & _HOST_VISIBLE:
             mapped = memoryview(vk.vkMapMemory(self.ctx.device, mem, 0, size, 0)).cast("B")
         buffer = PhysicalBuffer(self.ctx, name=name, handle=handle, size=size, usage=usage, memory=mem,
-                                mapped=mapped)
+                                mapped=mapped, heap=placement[0] if placement else None,
+                                offset=placement[1] if placement else 0)
         self.live.add(buffer)
         return buffer
 
@@ -209,7 +323,8 @@ class Allocator:
                            memory=_memory.HOST_UPLOAD)
 
     def free(self, resource) -> None:
-        """Destroy one resource now (the caller vouches the GPU is done with it)."""
+        """Destroy one resource now (the caller vouches the GPU is done with it). A placed resource
+        leaves its heap's memory alone."""
         _generation[0] += 1
         self.live.discard(resource)
         if isinstance(resource, PhysicalImage):
@@ -219,9 +334,11 @@ class Allocator:
             if resource.mapped is not None:
                 resource.mapped.release()
                 resource.mapped = None
-                vk.vkUnmapMemory(self.ctx.device, resource.memory)
+                if resource.heap is None:
+                    vk.vkUnmapMemory(self.ctx.device, resource.memory)
             self.owner.release(resource.handle, "VkBuffer")
-        self.owner.release(resource.memory, "VkDeviceMemory")
+        if resource.memory is not None:
+            self.owner.release(resource.memory, "VkDeviceMemory")
 
     def close(self) -> None:
         for resource in list(self.live):
@@ -231,6 +348,9 @@ class Allocator:
                 resource.mapped.release()
                 resource.mapped = None
         self.live.clear()
+        for view in self._heap_views.values():
+            view.release()
+        self._heap_views.clear()
         self.owner.close()
 
 
@@ -311,6 +431,30 @@ def _host_accessed(plan, name: str) -> bool:
     return False
 
 
+def _host_written_over(plan, host_names) -> set[str]:
+    """Host-accessed transients placed over memory that an earlier pass of the frame uses. The host
+    touches them while the frame is recorded, before any of its GPU work runs, so the earlier
+    occupant's GPU accesses would land on top of the host's data whatever the plan's barriers say:
+    such a transient gets its own memory (the plan's placement is otherwise kept)."""
+    if not host_names:
+        return set()
+    first: dict[str, int] = {}
+    for pos, p in enumerate(plan.passes):
+        for a in p.accesses:
+            first.setdefault(a.resource, pos)
+    placed = [r for r in plan.resources if r.transient and r.heap is not None and r.name in first]
+    out = set()
+    for r in placed:
+        if r.name not in host_names:
+            continue
+        for q in placed:
+            if (q is not r and q.heap == r.heap and q.offset < r.offset + r.size and r.offset < q.offset + q.size
+                    and first[q.name] < first[r.name]):
+                out.add(r.name)
+                break
+    return out
+
+
 def _needs_initial_state(r) -> bool:
     """An image we create for an import (history, or an import given no object) whose plan starts
     from a defined layout: it must be in that layout before its first frame."""
@@ -348,11 +492,12 @@ def initialize_image(ctx, image: PhysicalImage, layout: int, *, queue: str = "gr
 
 
 class _Entry:
-    __slots__ = ("resource", "last_used")
+    __slots__ = ("resource", "last_used", "heap")
 
-    def __init__(self, resource, last_used: int) -> None:
+    def __init__(self, resource, last_used: int, heap: tuple | None = None) -> None:
         self.resource = resource
         self.last_used = last_used
+        self.heap = heap          # key of the transient heap it is bound into (None: own memory)
 
 
 class ResourceCache:
@@ -360,7 +505,8 @@ class ResourceCache:
 
     Keys are (name, descriptor[, slot]): a re-declared identical graph finds its resources again;
     a changed descriptor (e.g. a resize) allocates anew, and the old entry is freed once no frame in
-    flight can use it (`collect`).
+    flight can use it (`collect`). A placed transient's key adds its heap and offset: plans that place
+    it alike share the object; the objects in a heap go when the heap is regrown or freed.
     """
 
     def __init__(self, ctx, allocator: Allocator, *, frames_in_flight: int, keep_frames: int = 4) -> None:
@@ -370,14 +516,26 @@ class ResourceCache:
         self.keep_frames = keep_frames
         self._owned: dict[tuple, _Entry] = {}
         self._wrapped: dict[tuple, _Entry] = {}    # imports given as raw handles: our views over them
+        self.heaps = TransientHeaps(allocator, keep_frames=keep_frames)
         self.allocations = 0                       # resources created so far (tests watch it)
+        self.placement_fallbacks = 0               # placed transients that did not fit: own memory instead
+        self._misfits: set[tuple] = set()          # their placed keys, not tried again while the heap lives
+
+    @staticmethod
+    def descriptor_of_buffer(size: int, usage: int, families: tuple[int, ...], host: bool) -> tuple:
+        return ("buffer", size, usage, families, host)
 
     @staticmethod
     def descriptor(r, families: tuple[int, ...], extra_usage: int = 0, host: bool = False) -> tuple:
         if r.kind == "image":
             return ("image", r.format, tuple(r.extent), r.mips, r.layers, r.samples,
                     flag_bits(r.usage) | extra_usage, families)
-        return ("buffer", r.size, flag_bits(r.usage) | extra_usage, families, host)
+        return ResourceCache.descriptor_of_buffer(r.size, flag_bits(r.usage) | extra_usage, families, host)
+
+    def memory_requirements(self, graph, profile, options=None) -> dict:
+        """{transient: (size, alignment, memoryTypeBits)} of `graph` on this device, for
+        `framegraph.compile(..., memory_requirements=...)` (see heaps.graph_requirements)."""
+        return graph_requirements(self.allocator, graph, profile=profile, options=options)
 
     def resolve(self, plan, *, outputs: Iterable[str] = (), imports: dict | None = None, slot: int,
                 frame: int) -> dict[str, Any]:
@@ -385,6 +543,10 @@ class ResourceCache:
         outputs = set(outputs)
         all_families = tuple(sorted({q["family"] for q in plan.queues.values()}))
         resolved: dict[str, Any] = {}
+        host_names = [r.name for r in plan.resources if r.kind == "buffer" and r.transient
+                      and _host_accessed(plan, r.name)]
+        heaps = self.heaps.prepare(plan, slot=slot, frame=frame, host=host_names, on_free=self._free_heap_entries)
+        own_memory = _host_written_over(plan, host_names)
         for r in plan.resources:
             external = imports.get(r.name)
             if external is not None:
@@ -399,9 +561,26 @@ class ResourceCache:
                 extra |= vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT
             host = r.kind == "buffer" and _host_accessed(plan, r.name)
             desc = self.descriptor(r, families, extra, host)
+            heap = heaps.get(r.heap) if (r.transient and r.heap is not None and r.name not in own_memory) else None
             # History persists across frames (its state carries over); the rest is per slot.
-            key = (r.name, desc, None if r.history else slot)
+            if heap is not None:
+                key = (r.name, desc, slot, heap.key, r.offset)
+            else:
+                key = (r.name, desc, None if r.history else slot)
+            if key in self._misfits:
+                key = (r.name, desc, slot, "own")
             entry = self._owned.get(key)
+            if entry is None and heap is not None:
+                try:
+                    placed = self._allocate(r, desc, families, slot, placement=(heap, r.offset, r.size))
+                    entry = self._owned[key] = _Entry(placed, frame, heap.key)
+                except PlacementMismatch:
+                    # The plan's numbers were not this object's (e.g. a descriptor the requirements
+                    # did not foresee): its own memory is always correct, only less compact.
+                    self.placement_fallbacks += 1
+                    self._misfits.add(key)
+                    key = (r.name, desc, slot, "own")
+                    entry = self._owned.get(key)
             if entry is None:
                 entry = self._owned[key] = _Entry(self._allocate(r, desc, families, slot), frame)
                 if _needs_initial_state(r):
@@ -430,15 +609,28 @@ class ResourceCache:
         entry.last_used = frame
         return entry.resource
 
-    def _allocate(self, r, desc, families, slot):
-        self.allocations += 1
+    def _allocate(self, r, desc, families, slot, placement=None):
         label = r.name if slot is None else f"{r.name}#{slot}"
+        if placement is not None:
+            label += f"@{placement[0].name}+{placement[1]}"
         if r.kind == "image":
-            return self.allocator.image(name=label, format=vk_value(r.format), extent=tuple(r.extent),
-                                        mips=r.mips, layers=r.layers, samples=r.samples, usage=desc[6],
-                                        families=families)
-        memory = HOST_READBACK if desc[4] else DEVICE_LOCAL
-        return self.allocator.buffer(name=label, size=r.size, usage=desc[2], families=families, memory=memory)
+            resource = self.allocator.image(name=label, format=vk_value(r.format), extent=tuple(r.extent),
+                                            mips=r.mips, layers=r.layers, samples=r.samples, usage=desc[6],
+                                            families=families, placement=placement)
+        else:
+            memory = HOST_READBACK if desc[4] else DEVICE_LOCAL
+            # A placed buffer's plan size is its placed size (the declared size padded as the device
+            # requires), so the buffer covers its placement.
+            resource = self.allocator.buffer(name=label, size=desc[1], usage=desc[2], families=families,
+                                             memory=memory, placement=placement)
+        self.allocations += 1
+        return resource
+
+    def _free_heap_entries(self, heap: HeapMemory) -> None:
+        """Destroy the cached objects bound into `heap` (before its memory is freed or regrown)."""
+        for key in [k for k, e in self._owned.items() if e.heap == heap.key]:
+            self.allocator.free(self._owned.pop(key).resource)
+        self._misfits = {k for k in self._misfits if k[3] != heap.key}
 
     def collect(self, completed_frame: int) -> int:
         """Free entries unused for `keep_frames` frames that no frame in flight can still use
@@ -453,6 +645,7 @@ class ResourceCache:
                 elif isinstance(resource, PhysicalImage):
                     resource.destroy_views()
                 freed += 1
+        freed += self.heaps.collect(horizon, self._free_heap_entries)
         return freed
 
     def __len__(self) -> int:
@@ -463,6 +656,7 @@ class ResourceCache:
             if isinstance(entry.resource, PhysicalImage):
                 entry.resource.destroy_views()
         self._wrapped.clear()
+        self.heaps.close(self._free_heap_entries)
         for entry in self._owned.values():
             self.allocator.free(entry.resource)
         self._owned.clear()
