@@ -120,12 +120,15 @@ class Renderer:
     """
 
     def __init__(self, ctx, target=None, *, strategy: str = "batched", frames_in_flight: int = 2,
-                 options: framegraph.CompileOptions | None = None, timestamps: bool = True,
+                 options: framegraph.CompileOptions | None = None, timestamps: bool | str = True,
                  push_descriptors: bool | None = None, on_compile: Callable | None = None,
                  name: str = "frame", plan_cache_size: int = 16, profile=None) -> None:
         """`profile` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
         dict). Streams it puts on queues the context lacks run on a queue of the same family: that is
-        how single-queue devices still execute multi-queue plans (semaphores and all)."""
+        how single-queue devices still execute multi-queue plans (semaphores and all).
+
+        `timestamps`: True times each pass and each command buffer, "frame" only the command buffers
+        (start to end, barriers included: last_gpu_frame_ms), False nothing."""
         if frames_in_flight < 1:
             raise ValueError("frames_in_flight must be at least 1")
         self.ctx = ctx
@@ -142,9 +145,9 @@ class Renderer:
         self.pipelines = Pipelines(ctx, push_descriptors=push_descriptors)
         self.slots = [FrameSlot(ctx, self.owner, i, push_descriptors=self.pipelines.push_descriptors,
                                 allocator=self.allocator) for i in range(frames_in_flight)]
-        if not timestamps:
-            for slot in self.slots:
-                slot.timer.enabled = False
+        for slot in self.slots:
+            slot.timer.enabled = slot.timer.enabled and bool(timestamps)
+            slot.timer.per_pass = timestamps is True
         self._timelines: dict[str, Any] = {}
         self._base: dict[str, int] = {}
         self._queues: dict[str, StreamQueue] = {}
@@ -154,6 +157,10 @@ class Renderer:
         self.compiles = 0
         self.last_plan = None
         self.last_gpu_times_ms: dict[str, float] = {}
+        # The latest finished frame: (start, end) ns per command buffer (one time base across queues
+        # where the device has one, e.g. NVIDIA), and max(end) - min(start) in ms.
+        self.last_gpu_spans_ns: list[tuple[float, float]] = []
+        self.last_gpu_frame_ms: float | None = None
         self._start = time.perf_counter()
         self._closed = False
         self.target = target
@@ -212,6 +219,10 @@ class Renderer:
         times = slot.timer.collect()
         if times:
             self.last_gpu_times_ms = times
+        spans = slot.timer.last_spans_ns
+        if spans:
+            self.last_gpu_spans_ns = spans
+            self.last_gpu_frame_ms = (max(e for _, e in spans) - min(s for s, _ in spans)) / 1e6
         slot.reset()
         slot.frame = -1
 
@@ -278,7 +289,7 @@ class Renderer:
                 raise framegraph.FrameGraphError("the frame never uses the swapchain image it acquired")
             program.set_values(self._base, acquire=acquire, present=present)
 
-            slot.timer.prepare(len(plan.passes))
+            slot.timer.prepare(len(plan.passes), len(plan.submits))
             program.record(self, frame, resolved, fg.callbacks, slot.timer)
             program.submit()
         except BaseException:

@@ -186,6 +186,7 @@ class Program:
         for s in self.submits:
             cmd = s.cmd
             vk.vkBeginCommandBuffer(cmd, begin)
+            span = timer.begin_commands(cmd, s.timestamps) if s.timestamps else None
             for op in s.ops:
                 code = op[0]
                 if code == _OP_BARRIER:
@@ -199,6 +200,8 @@ class Program:
                     lib.vkCmdWaitEvents2(cmd, op[1], op[2], op[3])
                 else:
                     lib.vkCmdResetEvent2(cmd, op[1], op[2])
+            if span is not None:
+                timer.end(cmd, span)
             vk.vkEndCommandBuffer(cmd)
 
     def ctx_begin_info(self):

@@ -1,5 +1,6 @@
-"""GPU timestamps per pass: a query pool per frame slot, written around each pass and read when
-the slot comes round again (its frame has finished by then, so reading never stalls)."""
+"""GPU timestamps: a query pool per frame slot, written around each pass and at the very start and
+end of each command buffer (so the frame's span includes its barriers, events and semaphore waits),
+read when the slot comes round again (its frame has finished by then, so reading never stalls)."""
 from __future__ import annotations
 
 import vulkan as vk
@@ -12,26 +13,32 @@ _END = vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT
 
 
 class GpuTimer:
+    """`per_pass=False` keeps only the command-buffer spans: a timestamp at ALL_COMMANDS after each
+    pass waits for the work before it, which on some GPUs serialises the very overlap that barrier
+    strategies are compared on."""
+
     def __init__(self, ctx, owner: Owner, name: str) -> None:
         self.ctx = ctx
         self.owner = owner
         self.name = name
         self.enabled = bool(getattr(ctx, "features", {}).get("hostQueryReset"))
+        self.per_pass = True
         self.period_ns = ctx.timestamp_period_ns
         self.pool = None
         self.capacity = 0
         self.used = 0
-        self.names: list[str] = []
-        self.bits: list[int] = []       # per pass: timestampValidBits of its queue family
+        self.names: list[tuple[str, int, int]] = []    # per pass: (name, first query, valid bits)
+        self.commands: list[tuple[int, int]] = []      # per command buffer: (first query, valid bits)
+        self.last_spans_ns: list[tuple[float, float]] = []
 
-    def prepare(self, passes: int) -> None:
+    def prepare(self, passes: int, command_buffers: int = 0) -> None:
         """Before recording a frame in this slot (whose previous frame has finished)."""
         self.used = 0
         self.names.clear()
-        self.bits.clear()
+        self.commands.clear()
         if not self.enabled:
             return
-        needed = 2 * max(passes, 1)
+        needed = 2 * max((passes if self.per_pass else 0) + command_buffers, 1)
         if needed > self.capacity:
             if self.pool is not None:
                 self.owner.release(self.pool, "VkQueryPool")
@@ -40,30 +47,53 @@ class GpuTimer:
                 queryType=vk.VK_QUERY_TYPE_TIMESTAMP, queryCount=self.capacity), name=f"{self.name}.timestamps")
         vk.vkResetQueryPool(self.ctx.device, self.pool, 0, self.capacity)
 
-    def begin(self, cmd, pass_name: str, valid_bits: int = 64):
+    def _take(self) -> int | None:
         if not self.enabled or self.used + 2 > self.capacity:
             return None
         query = self.used
         self.used += 2
-        self.names.append(pass_name)
-        self.bits.append(valid_bits)
-        lib.vkCmdWriteTimestamp2(cmd, _START, self.pool, query)
+        return query
+
+    def begin(self, cmd, pass_name: str, valid_bits: int = 64):
+        if not self.per_pass:
+            return None
+        query = self._take()
+        if query is not None:
+            self.names.append((pass_name, query, valid_bits))
+            lib.vkCmdWriteTimestamp2(cmd, _START, self.pool, query)
         return query
 
     def end(self, cmd, query: int) -> None:
         lib.vkCmdWriteTimestamp2(cmd, _END, self.pool, query + 1)
 
+    def begin_commands(self, cmd, valid_bits: int = 64):
+        """Right after vkBeginCommandBuffer; `end(cmd, query)` right before vkEndCommandBuffer."""
+        query = self._take()
+        if query is not None:
+            self.commands.append((query, valid_bits))
+            lib.vkCmdWriteTimestamp2(cmd, _START, self.pool, query)
+        return query
+
     def collect(self) -> dict[str, float]:
-        """{pass: milliseconds} of the frame last recorded here; call after it finished."""
+        """{pass: milliseconds} of the frame last recorded here; call after it finished. The frame's
+        command-buffer spans (start, end) in nanoseconds go to `last_spans_ns`."""
         if not self.used:
+            self.last_spans_ns = []
             return {}
         data = ffi.new("uint64_t[]", self.used)
         vk.vkGetQueryPoolResults(self.ctx.device, self.pool, 0, self.used, ffi.sizeof(data), data, 8,
                                  vk.VK_QUERY_RESULT_64_BIT | vk.VK_QUERY_RESULT_WAIT_BIT)
         out = {}
-        for i, name in enumerate(self.names):
-            mask = (1 << self.bits[i]) - 1 if self.bits[i] < 64 else (1 << 64) - 1
-            ticks = ((data[2 * i + 1] & mask) - (data[2 * i] & mask)) & mask
+        for name, query, bits in self.names:
+            mask = (1 << bits) - 1 if bits < 64 else (1 << 64) - 1
+            ticks = ((data[query + 1] & mask) - (data[query] & mask)) & mask
             out[name] = ticks * self.period_ns / 1e6
+        spans = []
+        for query, bits in self.commands:
+            mask = (1 << bits) - 1 if bits < 64 else (1 << 64) - 1
+            start = data[query] & mask
+            ticks = ((data[query + 1] & mask) - start) & mask
+            spans.append((start * self.period_ns, (start + ticks) * self.period_ns))
+        self.last_spans_ns = spans
         self.used = 0
         return out
