@@ -94,15 +94,23 @@ class Pipelines:
         return entry
 
     def sampler(self, kind: str = "linear") -> Any:
+        """"linear", "nearest", or "shadow": a depth-compare sampler (LESS_OR_EQUAL, bilinear, so one
+        lookup is a 2x2 PCF) that reads outside the map as lit (opaque white border)."""
         handle = self._samplers.get(kind)
         if handle is None:
-            filt = {"linear": vk.VK_FILTER_LINEAR, "nearest": vk.VK_FILTER_NEAREST}[kind]
-            clamp = vk.VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE
+            filt = {"linear": vk.VK_FILTER_LINEAR, "nearest": vk.VK_FILTER_NEAREST,
+                    "shadow": vk.VK_FILTER_LINEAR}[kind]
+            shadow = kind == "shadow"
+            clamp = (vk.VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_BORDER if shadow
+                     else vk.VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE)
             handle = self._samplers[kind] = self.owner.create("VkSampler", vk.VkSamplerCreateInfo(
                 magFilter=filt, minFilter=filt,
                 mipmapMode=(vk.VK_SAMPLER_MIPMAP_MODE_LINEAR if kind == "linear"
                             else vk.VK_SAMPLER_MIPMAP_MODE_NEAREST),
-                addressModeU=clamp, addressModeV=clamp, addressModeW=clamp, maxLod=vk.VK_LOD_CLAMP_NONE),
+                addressModeU=clamp, addressModeV=clamp, addressModeW=clamp, maxLod=vk.VK_LOD_CLAMP_NONE,
+                compareEnable=vk.VK_TRUE if shadow else vk.VK_FALSE,
+                compareOp=vk.VK_COMPARE_OP_LESS_OR_EQUAL if shadow else vk.VK_COMPARE_OP_NEVER,
+                borderColor=vk.VK_BORDER_COLOR_FLOAT_OPAQUE_WHITE if shadow else 0),
                 name=f"sampler.{kind}")
         return handle
 
@@ -138,12 +146,14 @@ class Pipelines:
     def graphics(self, vertex: str, fragment: str | None = None, *, color_formats=(), depth_format: int = 0,
                  samples: int = 1, topology: str = "triangle_list", cull: str = "none", blend: bool = False,
                  depth_test: bool = False, depth_write: bool = False, depth_compare: str = "less",
-                 name: str | None = None) -> Pipeline:
+                 depth_bias: tuple[float, float] | None = None, name: str | None = None) -> Pipeline:
         """A pipeline for dynamic rendering into attachments of these formats (PassContext passes
-        the formats of the pass's declared attachments). Viewport and scissor are dynamic."""
+        the formats of the pass's declared attachments). Viewport and scissor are dynamic.
+        `depth_bias=(constant, slope)` offsets depth as shadow-map passes do against acne."""
         color_formats = tuple(int(f) for f in color_formats)
+        depth_bias = None if depth_bias is None else (float(depth_bias[0]), float(depth_bias[1]))
         key = ("graphics", vertex, fragment, color_formats, int(depth_format), samples, topology, cull, blend,
-               depth_test, depth_write, depth_compare)
+               depth_test, depth_write, depth_compare, depth_bias)
         pipeline = self._pipelines.get(key)
         if pipeline is not None:
             return pipeline
@@ -168,7 +178,10 @@ class Pipelines:
             pViewportState=vk.VkPipelineViewportStateCreateInfo(viewportCount=1, scissorCount=1),
             pRasterizationState=vk.VkPipelineRasterizationStateCreateInfo(
                 polygonMode=vk.VK_POLYGON_MODE_FILL, cullMode=_CULL[cull],
-                frontFace=vk.VK_FRONT_FACE_COUNTER_CLOCKWISE, lineWidth=1.0),
+                frontFace=vk.VK_FRONT_FACE_COUNTER_CLOCKWISE, lineWidth=1.0,
+                depthBiasEnable=vk.VK_TRUE if depth_bias else vk.VK_FALSE,
+                depthBiasConstantFactor=depth_bias[0] if depth_bias else 0.0,
+                depthBiasSlopeFactor=depth_bias[1] if depth_bias else 0.0),
             pMultisampleState=vk.VkPipelineMultisampleStateCreateInfo(rasterizationSamples=samples),
             pDepthStencilState=vk.VkPipelineDepthStencilStateCreateInfo(
                 depthTestEnable=vk.VK_TRUE if depth_test else vk.VK_FALSE,

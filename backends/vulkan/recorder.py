@@ -484,11 +484,17 @@ class PassContext:
         for bit, stage in _SHADER_STAGE_TO_PIPELINE.items():
             if b.stages & bit:
                 shader_stages |= stage
-        for access in self._declared(value):
-            if not access.access & needs:
-                continue
-            if not (access.stages & Stage.ALL_COMMANDS) and (shader_stages & ~access.stages):
-                continue
+        declared = self._declared(value)
+        matching = [a for a in declared if a.access & needs]
+        covered = Stage(0)
+        for a in matching:
+            covered |= a.stages
+        # One access covering every stage the binding is used in; else (a uniform read by the vertex
+        # and the fragment shader declared as two reads) the first of those that together cover them.
+        candidates = [a for a in matching if a.stages & Stage.ALL_COMMANDS or not shader_stages & ~a.stages]
+        if not candidates and matching and not shader_stages & ~covered:
+            candidates = matching[:1]
+        for access in candidates:
             res = self._resolved[value]
             if access.layout is not None:
                 sampler = (self.renderer.pipelines.sampler(sampler_kind)
@@ -551,6 +557,26 @@ class PassContext:
             raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
         self._prepare(pipeline, bindings, push)
         lib.vkCmdDraw(self.cmd, vertex_count, instance_count, first_vertex, 0)
+
+    def bind_index_buffer(self, name: str, *, index_type: str = "uint32") -> None:
+        """Bind the declared range of `name` (an index_buffer read of this pass) as the index buffer."""
+        for access in self._declared(name):
+            if access.access & Access.INDEX_READ:
+                types = {"uint32": vk.VK_INDEX_TYPE_UINT32, "uint16": vk.VK_INDEX_TYPE_UINT16}
+                lib.vkCmdBindIndexBuffer(self.cmd, self._resolved[name].handle, access.range[0], types[index_type])
+                return
+        raise FrameGraphError("the pass declares no index_buffer read of it", pass_name=self.name, resource=name)
+
+    def draw_indexed(self, index_count: int, instance_count: int = 1, first_index: int = 0, vertex_offset: int = 0,
+                     first_instance: int = 0, *, index_buffer: str | None = None, pipeline=None, bindings=None,
+                     push=None) -> None:
+        """vkCmdDrawIndexed; `index_buffer` binds that resource first (see bind_index_buffer)."""
+        if not self._rendering:
+            raise FrameGraphError("draw_indexed() outside `with ctx.rendering()`", pass_name=self.name)
+        if index_buffer is not None:
+            self.bind_index_buffer(index_buffer)
+        self._prepare(pipeline, bindings, push)
+        lib.vkCmdDrawIndexed(self.cmd, index_count, instance_count, first_index, vertex_offset, first_instance)
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
