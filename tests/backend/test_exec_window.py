@@ -45,7 +45,11 @@ def xvfb(expect_lavapipe):
                         "apt-get install xvfb x11-apps")
         pytest.skip(f"{', '.join(missing)} not installed")
     read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
+    # -noreset: by default the server resets when its last client leaves (between two windows, after
+    # xwd), and a reset server that chose its display with -displayfd while lower numbers were taken
+    # stops accepting connections ("Failed to open display").
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "320x240x24", "-nolisten", "tcp",
+                               "-noreset"],
                               pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     os.close(write)
     with os.fdopen(read) as pipe:
@@ -69,6 +73,18 @@ def xvfb(expect_lavapipe):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def window_context(vk_context):
+    """A device for one test's windows. Mesa's X11 WSI caches what it negotiated with the X server per
+    device, keyed by the connection's address; a window opened after another was closed (glfw.terminate)
+    can get a connection at the same address, skip the negotiation, and fail an XFixes request
+    (BadRequest), on which Xlib ends the whole process. A fresh device has an empty cache."""
+    from framegraph.backends.vulkan import VulkanContext
+
+    with VulkanContext(app_name="framegraph-window-tests") as ctx:
+        yield ctx
 
 
 def parse_xwd(data: bytes) -> np.ndarray:
@@ -131,7 +147,7 @@ def _wait_for(display, target, expected, stem, timeout=5.0):
 
 
 @pytest.mark.parametrize("detect", ("poll", "wsi"))
-def test_window_presents_resizes_and_shows_the_frame(vk_context, xvfb, detect):
+def test_window_presents_resizes_and_shows_the_frame(vk_context, window_context, xvfb, detect):
     """detect="poll": the target sees the new framebuffer size before acquiring; "wsi": it is blind to
     it, so only VkErrorOutOfDateKhr / VkSuboptimalKhr from acquire or present can trigger the
     recreation."""
@@ -142,7 +158,7 @@ def test_window_presents_resizes_and_shows_the_frame(vk_context, xvfb, detect):
     target = WindowTarget(96, 64, title="framegraph-window-test")
     if detect == "wsi":
         target.framebuffer_size = lambda: target.extent
-    with Renderer(vk_context, target, on_compile=helpers.verified(plans)) as renderer:
+    with Renderer(window_context, target, on_compile=helpers.verified(plans)) as renderer:
         assert target.format.full_name in ("VK_FORMAT_B8G8R8A8_UNORM", "VK_FORMAT_R8G8B8A8_UNORM")
         for _ in range(4):
             frame = renderer.render(multipass.build)
@@ -168,7 +184,7 @@ def test_window_presents_resizes_and_shows_the_frame(vk_context, xvfb, detect):
     assert not target.window and target.swapchain is None
 
 
-def test_a_failing_frame_gives_the_swapchain_image_back(vk_context, xvfb):
+def test_a_failing_frame_gives_the_swapchain_image_back(vk_context, window_context, xvfb):
     multipass = helpers.load_sample("multipass")
     expected = multipass.render_offscreen(vk_context, frames=1, size=(96, 64))[0][0]
     target = WindowTarget(96, 64, title="framegraph-window-abort")
@@ -176,7 +192,7 @@ def test_a_failing_frame_gives_the_swapchain_image_back(vk_context, xvfb):
     def broken(fg, frame):
         raise RuntimeError("build failed after the acquire")
 
-    with Renderer(vk_context, target) as renderer:
+    with Renderer(window_context, target) as renderer:
         renderer.render(multipass.build)
         for _ in range(renderer.frames_in_flight + 1):    # every acquire semaphore comes round again
             with pytest.raises(RuntimeError, match="after the acquire"):
