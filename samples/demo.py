@@ -1,23 +1,26 @@
-"""The README's demo: renders the project's showcase to a PNG and names it.
+"""The README's demo (`./dev.sh demo`, `python -m framegraph demo`): renders the deferred sample
+offscreen to a PNG and names it.
 
-Until the deferred sample lands this is the triangle smoke render."""
+One frame is enough for the picture and keeps lavapipe within a few seconds; every other option
+of samples/deferred.py (--strategy, --frames, --debug-view, --lights, --window) passes through.
+"""
 from __future__ import annotations
 
-import argparse
 import sys
+from pathlib import Path
 
-from samples import triangle
+if __package__ in (None, ""):        # run as a script: make `samples` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from samples import deferred  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m framegraph demo")
-    ap.add_argument("--out", default="out/demo.png")
-    ap.add_argument("--size", default="256x256")
-    args = ap.parse_args(argv)
-    w, h = (int(x) for x in args.size.lower().split("x"))
-    path = triangle.save_png(triangle.render(width=w, height=h), args.out)
-    print(f"demo written to {path}")
-    return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    defaults = {"--out": "out/demo.png", "--size": "512x512", "--frames": "1"}
+    for flag, value in defaults.items():
+        if not any(a == flag or a.startswith(flag + "=") for a in argv):
+            argv += [flag, value]
+    return deferred.main(argv)
 
 
 if __name__ == "__main__":

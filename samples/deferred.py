@@ -1,0 +1,233 @@
+"""Deferred sample: G-buffer, shadow map, async-compute SSAO, 64 coloured point lights, bloom, tonemap.
+
+    upload            vertices, indices, the frame's uniforms and the lights into transient buffers
+    shadow            depth from the moon (a dim directional light)                -> shadow
+    gbuffer           albedo, normal, material, depth; the scene and one small emissive sphere per light
+    ssao              (queue="compute") ambient occlusion from depth and normals   -> ao
+    lighting          full-screen: moon with PCF shadows and AO, every point light -> hdr
+    bloom_down0..N-1  13-tap downsample: hdr -> bloom mip 0 (bright parts), mip i-1 -> mip i
+    bloom_up N-2..0   tent upsample of mip i+1 blended into mip i
+    tonemap           hdr + bloom, filmic curve, display gamma                     -> output
+    debug_view        the G-buffer in four tiles -> debug; culled unless --debug-view adds
+    debug_composite   which draws it into the output's lower right quarter
+
+The bloom chain runs over the mips of one image: each pass reads one mip and writes the next, so its
+barriers name single mips (mip-granular barriers). SSAO runs on the compute queue while the
+graphics queue draws the shadow map; the lighting pass waits for both.
+Run: python samples/deferred.py [--size WxH] [--frames N] [--strategy S] [--window] [--out PNG]
+     [--debug-view] [--lights N]
+"""
+from __future__ import annotations
+
+import colorsys
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):        # run as a script: make `samples` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from samples import common, shadow_map  # noqa: E402
+
+ALBEDO_FORMAT = "R8G8B8A8_UNORM"
+NORMAL_FORMAT = "R16G16B16A16_SFLOAT"
+MATERIAL_FORMAT = "R8G8B8A8_UNORM"
+DEPTH_FORMAT = "D32_SFLOAT"
+HDR_FORMAT = "R16G16B16A16_SFLOAT"
+AO_FORMAT = "R8G8B8A8_UNORM"           # rgba8: storage, sampling and linear filtering are all mandatory
+DEBUG_FORMAT = "R8G8B8A8_UNORM"
+MOON_DIR = (0.45, 0.8, -0.35)
+MOON_COLOR = (0.55, 0.65, 1.0)
+MARKER_RADIUS = 0.3 
+BLOOM_MIPS = 5
+BLOOM_THRESHOLD = (1.0, 0.5)           # threshold, soft knee
+BLOOM_UP_WEIGHT = 0.65                 # how much of the wider blur each up pass takes
+TONEMAP = (0.55, 4.0)                  # exposure, bloom strength
+SSAO = (0.6, 1.5)                      # radius (world units), strength (exponent)
+
+
+def light_data(count: int, t: float) -> np.ndarray:
+    """`count` point lights (shaders/scene.h PointLight) on rings around the middle of the scene,
+    coloured round the hue circle, orbiting with time."""
+    lights = np.zeros((count, common.LIGHT_FLOATS), np.float32)
+    rings = (2.3, 4.0, 5.6, 8.6)
+    for i in range(count):
+        ring = i % len(rings)
+        k = i // len(rings)
+        per_ring = math.ceil(count / len(rings))
+        direction = 1.0 if ring % 2 == 0 else -1.0
+        a = 2 * math.pi * (k + 0.5 * ring) / per_ring + direction * t * 0.4 / (1 + ring)
+        r = rings[ring]
+        height = 0.35 + 0.5 * (0.5 + 0.5 * math.sin(3 * a + ring))
+        hue = (i * 0.61803398875) % 1.0
+        color = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
+        lights[i] = (r * math.cos(a), height, r * math.sin(a), 1.9, *color, 1.6)
+    return lights
+
+
+def bloom_mips(width: int, height: int) -> int:
+    """Mips of the half-resolution bloom image, down to no less than 4 texels."""
+    smallest = min(width, height) // 2
+    return max(1, min(BLOOM_MIPS, int(math.log2(max(smallest, 4))) - 1))
+
+
+def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size: int = 1024,
+          camera: common.Camera | None = None, time: float | None = None):
+    """Declare one frame into `fg`; returns the final handle of `frame.output`."""
+    width, height = frame.extent
+    aspect = width / height
+    sc = common.scene()
+    camera = camera or common.Camera()
+    t = common.frame_time(frame, time)
+    cascade = common.cascade_matrices(camera, aspect, MOON_DIR, splits=(0.1, 40.0), resolution=shadow_size)
+    uniforms = common.frame_uniforms(camera, aspect, sun_dir=MOON_DIR, sun_color=MOON_COLOR, sun_intensity=0.4,
+                                     ambient=0.3, cascades=cascade, shadow_size=shadow_size,
+                                     normal_offsets=(0.06, 0.06), light_count=lights, time=t)
+    # A buffer has at least one light's bytes; the shaders read `lights` of them.
+    buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(),
+                                         "frame": uniforms, "lights": light_data(max(1, lights), t).tobytes()})
+
+    shadow = fg.create_image("shadow", format=shadow_map.SHADOW_FORMAT, extent=(shadow_size, shadow_size))
+    shadow = shadow_map.shadow_pass(fg, "shadow", sc, buffers, shadow, 0)
+
+    # G-buffer: the scene's instances, then the light markers (instanced, positions from the lights).
+    albedo = fg.create_image("albedo", format=ALBEDO_FORMAT, extent=(width, height))
+    normal = fg.create_image("normal", format=NORMAL_FORMAT, extent=(width, height))
+    material = fg.create_image("material", format=MATERIAL_FORMAT, extent=(width, height))
+    depth = fg.create_image("depth", format=DEPTH_FORMAT, extent=(width, height))
+    with fg.add_pass("gbuffer") as p:
+        common.reads_mesh(p, buffers)
+        p.reads(buffers["frame"], "vertex_shader_read_uniform")
+        p.reads(buffers["lights"], "vertex_shader_read_storage")
+        albedo = p.writes(albedo, "color_attachment_write", discard=True)
+        normal = p.writes(normal, "color_attachment_write", discard=True)
+        material = p.writes(material, "color_attachment_write", discard=True)
+        depth = p.writes(depth, "depth_attachment_write", discard=True)
+
+        def gbuffer(ctx):
+            state = dict(depth_test=True, depth_write=True)
+            with ctx.rendering(clear=(0.0, 0.0, 0.0, 0.0), clear_depth=1.0):
+                common.draw_instances(ctx, sc, ctx.graphics_pipeline("scene.vert", "gbuffer.frag", **state),
+                                      {0: "vertices", 1: "frame"})
+                first, count, offset = sc.ranges["marker"]
+                ctx.draw_indexed(count, lights, first, offset,
+                                 pipeline=ctx.graphics_pipeline("markers.vert", "gbuffer.frag", **state),
+                                 bindings={0: "vertices", 1: "frame", 3: "lights"}, push=[MARKER_RADIUS])
+        p.execute(gbuffer)
+
+    ao = fg.create_image("ao", format=AO_FORMAT, extent=(width, height))
+    with fg.add_pass("ssao", queue="compute") as p:
+        p.reads(depth, "compute_shader_read_sampled")
+        p.reads(normal, "compute_shader_read_sampled")
+        p.reads(buffers["frame"], "compute_shader_read_uniform")
+        ao = p.writes(ao, "compute_shader_write_storage", discard=True)
+        p.execute(lambda ctx: ctx.dispatch_threads(
+            width, height, pipeline=ctx.compute_pipeline("ssao.comp"), push=list(SSAO),
+            bindings={0: ("depth", "nearest"), 1: ("normal", "nearest"), 2: "ao", 3: "frame"}))
+
+    hdr = fg.create_image("hdr", format=HDR_FORMAT, extent=(width, height))
+    with fg.add_pass("lighting") as p:
+        for image in (albedo, normal, material, depth, ao, shadow):
+            p.reads(image, "fragment_shader_read_sampled")
+        p.reads(buffers["lights"], "fragment_shader_read_storage")
+        p.reads(buffers["frame"], "fragment_shader_read_uniform")
+        hdr = p.writes(hdr, "color_attachment_write", discard=True)
+
+        def lighting(ctx):
+            with ctx.rendering():
+                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "deferred_light.frag"), bindings={
+                    0: ("albedo", "nearest"), 1: ("normal", "nearest"), 2: ("material", "nearest"),
+                    3: ("depth", "nearest"), 4: "ao", 5: ("shadow", "shadow"), 6: "lights", 7: "frame"})
+        p.execute(lighting)
+
+    bloom = _bloom(fg, hdr, width, height)
+
+    with fg.add_pass("tonemap") as p:
+        p.reads(hdr, "fragment_shader_read_sampled")
+        p.reads(bloom, "fragment_shader_read_sampled", mips=(0, 1))
+        out = p.writes(frame.output, "color_attachment_write", discard=True)
+
+        def tonemap(ctx):
+            with ctx.rendering():
+                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "tonemap.frag"),
+                         bindings={0: "hdr", 2: "bloom"}, push=list(TONEMAP))
+        p.execute(tonemap)
+
+    # Always declared; nothing reads `debug` unless the composite is, so the compiler culls it.
+    debug = fg.create_image("debug", format=DEBUG_FORMAT, extent=(max(1, width // 2), max(1, height // 2)))
+    with fg.add_pass("debug_view") as p:
+        for image in (albedo, normal, ao, shadow):
+            p.reads(image, "fragment_shader_read_sampled")
+        debug = p.writes(debug, "color_attachment_write", discard=True)
+
+        def debug_pass(ctx):
+            with ctx.rendering():
+                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "debug_view.frag"),
+                         bindings={0: "albedo", 1: "normal", 2: "ao", 3: ("shadow", "nearest")})
+        p.execute(debug_pass)
+    if debug_view:
+        with fg.add_pass("debug_composite") as p:
+            p.reads(debug, "fragment_shader_read_sampled")
+            out = p.writes(out, "color_attachment_write")
+
+            def composite(ctx):
+                with ctx.rendering():
+                    ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "debug_composite.frag"),
+                             bindings={0: "debug"})
+            p.execute(composite)
+    return out
+
+
+def _bloom(fg, hdr, width: int, height: int):
+    """The down/up chain over the mips of one half-resolution image; returns its final handle."""
+    size = (max(1, width // 2), max(1, height // 2))
+    mips = bloom_mips(width, height)
+    bloom = fg.create_image("bloom", format=HDR_FORMAT, extent=size, mips=mips)
+
+    def extent(mip):
+        return max(1, size[0] >> mip), max(1, size[1] >> mip)
+
+    for i in range(mips):
+        source = (width, height) if i == 0 else extent(i - 1)
+        push = [1.0 / source[0], 1.0 / source[1], *(BLOOM_THRESHOLD if i == 0 else (0.0, 0.0))]
+        with fg.add_pass(f"bloom_down{i}") as p:
+            if i == 0:
+                p.reads(hdr, "fragment_shader_read_sampled")
+            else:
+                p.reads(bloom, "fragment_shader_read_sampled", mips=(i - 1, 1))
+            bloom = p.writes(bloom, "color_attachment_write", mips=(i, 1), discard=True)
+            p.execute(_fullscreen("bloom_down.frag", "hdr" if i == 0 else "bloom", push))
+    for i in range(mips - 2, -1, -1):
+        source = extent(i + 1)
+        with fg.add_pass(f"bloom_up{i}") as p:
+            p.reads(bloom, "fragment_shader_read_sampled", mips=(i + 1, 1))
+            bloom = p.writes(bloom, "color_attachment_read_write", mips=(i, 1))
+            p.execute(_fullscreen("bloom_up.frag", "bloom", [1.0 / source[0], 1.0 / source[1], BLOOM_UP_WEIGHT],
+                                  blend=True))
+    return bloom
+
+
+def _fullscreen(fragment: str, source: str, push, **state):
+    def record(ctx):
+        with ctx.rendering():
+            ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", fragment, **state),
+                     bindings={0: source}, push=push)
+    return record
+
+
+def build_graph(width: int = 1280, height: int = 720, **params):
+    """The frame as a FrameGraph, declared without a device (for export and visualisation)."""
+    return common.build_graph(build, "deferred", width=width, height=height, **params)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = common.parser(__doc__.splitlines()[0], out="out/deferred.png")
+    ap.add_argument("--debug-view", action="store_true", help="show the G-buffer in the lower right quarter")
+    ap.add_argument("--lights", type=int, default=64, help="point lights (default: %(default)s)")
+    args = ap.parse_args(argv)
+    return common.run(build, args, title="deferred", lights=args.lights, debug_view=args.debug_view)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
