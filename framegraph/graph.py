@@ -3,6 +3,8 @@
 `FrameGraph` is the builder users call every frame (Daxa-style prose: `reads`, `writes`,
 `execute`); `Graph` is the immutable result the compiler consumes and the JSON file describes.
 Handles are versioned: a write returns a new handle and using the old one afterwards is an error.
+The builder also keeps the frame's structural key as it goes (`FrameGraph.structural_key()`), so a
+plan cache can tell a re-declared frame from a changed one without freezing or walking the graph.
 """
 from __future__ import annotations
 
@@ -119,7 +121,9 @@ class PassBuilder:
         self._graph = graph
         self.name = name
         self.queue = queue
-        self._accesses: list[AccessDecl] = []
+        # Plain tuples in AccessDecl's field order: they are this pass's part of the structural key,
+        # and AccessDecls are built from them only when the graph is frozen (a cache hit never is).
+        self._accesses: list[tuple] = []
         self._entry_versions: dict[str, int] = {}
 
     def _check(self, handle: Handle) -> None:
@@ -139,9 +143,7 @@ class PassBuilder:
     def _add(self, handle, access, mips, layers, range, discard):
         self._check(handle)
         info = lookup(access, pass_name=self.name, resource=handle.name)
-        self._accesses.append(AccessDecl(resource=handle.name, access=info.name,
-                                         mips=_pair(mips), layers=_pair(layers), range=_pair(range),
-                                         discard=discard))
+        self._accesses.append((handle.name, info.name, _pair(mips), _pair(layers), _pair(range), discard))
         return info
 
     def reads(self, handle: Handle, access: str, *, mips=None, layers=None, range=None) -> Handle:
@@ -174,7 +176,9 @@ class PassBuilder:
         return False
 
     def decl(self) -> PassDecl:
-        return PassDecl(name=self.name, queue=self.queue, accesses=tuple(self._accesses))
+        return PassDecl(name=self.name, queue=self.queue, accesses=tuple(
+            AccessDecl(resource=r, access=a, mips=m, layers=l, range=b, discard=d)
+            for r, a, m, l, b, d in self._accesses))
 
 
 def _pair(value) -> tuple[int, int] | None:
@@ -195,6 +199,7 @@ class FrameGraph:
         self._versions: dict[str, int] = {}
         self._passes: list[PassBuilder] = []
         self._outputs: list[str] = []
+        self._resource_keys: list[tuple] = []
         self.callbacks: dict[str, Callable] = {}
         self.imports: dict[str, object] = {}
 
@@ -202,6 +207,7 @@ class FrameGraph:
         if decl.name in self._resources:
             raise FrameGraphError("duplicate resource name", resource=decl.name)
         self._resources[decl.name] = decl
+        self._resource_keys.append(_resource_key(decl))
         self._versions[decl.name] = 0
         if external is not None:
             self.imports[decl.name] = external
@@ -255,6 +261,37 @@ class FrameGraph:
         if handle.name not in self._outputs:
             self._outputs.append(handle.name)
 
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self._outputs)
+
+    def structural_key(self) -> tuple:
+        """What the compiler sees of this frame, as nested tuples of plain values: equal keys mean
+        equal `graph()`s (and `structural_key(fg.graph())` is the same key). Execute callbacks and
+        imported objects (`imports`) are not part of it."""
+        return (self.name, tuple(self._resource_keys),
+                tuple([(p.name, p.queue, tuple(p._accesses)) for p in self._passes]), tuple(self._outputs))
+
     def graph(self) -> Graph:
         return Graph(name=self.name, resources=tuple(self._resources.values()),
                      passes=tuple(p.decl() for p in self._passes), outputs=tuple(self._outputs))
+
+
+def _resource_key(r: ResourceDecl) -> tuple:
+    d = r.desc
+    if isinstance(d, ImageDesc):
+        desc = ("image", int(d.format), d.extent, d.mips, d.layers, d.samples)
+    else:
+        desc = ("buffer", d.size)
+    return (r.name, desc, r.imported, r.swapchain, r.history, r.initial, r.final, r.sharing)
+
+
+def structural_key(graph: "Graph | FrameGraph") -> tuple:
+    """The structural key of a frozen Graph (e.g. one read from JSON): the same tuple a FrameGraph
+    that declares this graph builds as it goes. Equal keys mean equal graphs, hence equal plans."""
+    if isinstance(graph, FrameGraph):
+        return graph.structural_key()
+    return (graph.name, tuple([_resource_key(r) for r in graph.resources]),
+            tuple([(p.name, p.queue, tuple([(a.resource, a.access, a.mips, a.layers, a.range, a.discard)
+                                            for a in p.accesses])) for p in graph.passes]),
+            graph.outputs)

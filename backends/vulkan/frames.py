@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple
 import vulkan as vk
 
 import framegraph
+from framegraph.cache import PlanCache
 from framegraph.graph import FrameGraph, Handle
 from framegraph.profiles import DeviceProfile, QueueSlot
 
@@ -115,17 +116,22 @@ class Renderer:
     """Runs frames: `renderer.render(build)` with `build(fg, frame)` declaring the frame each time.
 
     `build` gets a FrameGraph and a FrameInfo whose `output` is the target's image, and returns the
-    output's final handle. The renderer compiles (cached by graph structure and strategy),
-    allocates or finds the frame's resources, records every submit of the plan and submits them.
+    output's final handle. The renderer takes the plan from its PlanCache (it compiles only when
+    the frame's structure changed), allocates or finds the frame's resources, records every submit
+    of the plan and submits them.
     """
 
     def __init__(self, ctx, target=None, *, strategy: str = "batched", frames_in_flight: int = 2,
                  options: framegraph.CompileOptions | None = None, timestamps: bool | str = True,
                  push_descriptors: bool | None = None, on_compile: Callable | None = None,
-                 name: str = "frame", plan_cache_size: int = 16, profile=None) -> None:
+                 name: str = "frame", plan_cache_size: int = 16, profile=None,
+                 plan_cache: PlanCache | bool = True) -> None:
         """`profile` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
         dict). Streams it puts on queues the context lacks run on a queue of the same family: that is
         how single-queue devices still execute multi-queue plans (semaphores and all).
+
+        `plan_cache`: True keeps a PlanCache(plan_cache_size) of this renderer's own, a PlanCache is
+        used as given (shared, or to read its counters), False compiles every frame (measurements).
 
         `timestamps`: True times each pass and each command buffer, "frame" only the command buffers
         (start to end, barriers included: last_gpu_frame_ms), False nothing."""
@@ -151,7 +157,9 @@ class Renderer:
         self._timelines: dict[str, Any] = {}
         self._base: dict[str, int] = {}
         self._queues: dict[str, StreamQueue] = {}
-        self._plans: OrderedDict = OrderedDict()
+        self.plan_cache = PlanCache(plan_cache_size) if plan_cache is True else (
+            None if plan_cache is False else plan_cache)
+        self._plans: OrderedDict = OrderedDict()    # id(plan) -> _Compiled, LRU; holds the plan
         self._plan_cache_size = plan_cache_size
         self.frame = 0
         self.compiles = 0
@@ -168,23 +176,37 @@ class Renderer:
             target.attach(self)
 
     # -- compile --------------------------------------------------------------------------
-    def compile(self, graph) -> _Compiled:
-        """The plan for `graph` (a frozen Graph: structural equality is the cache key, the same
-        information as its JSON without the dump)."""
-        key = (graph, self.strategy)
-        compiled = self._plans.get(key)
+    def compile(self, fg) -> _Compiled:
+        """This frame's plan (for a FrameGraph, or a frozen Graph) and the Vulkan structs built for
+        it. The plan cache keys by structure, not callbacks or imported objects, so a re-declared
+        frame is neither compiled nor frozen; a plan's Programs (barrier and submit structs) are
+        kept with it by identity and only re-bound to each frame's resources."""
+        cache = self.plan_cache
+        if cache is None:
+            graph = fg.graph() if isinstance(fg, FrameGraph) else fg
+            plan = framegraph.compile(graph, strategy=self.strategy, device=self.profile, options=self.options,
+                                      memory_requirements=self.memory_requirements(graph))
+        else:
+            plan = cache.get_or_compile(fg, strategy=self.strategy, options=self.options, device=self.profile,
+                                        compiler=self._compile_graph)
+        compiled = self._plans.get(id(plan))
         if compiled is not None:
-            self._plans.move_to_end(key)
+            self._plans.move_to_end(id(plan))
             return compiled
-        plan = framegraph.compile(graph, strategy=self.strategy, device=self.profile, options=self.options,
-                                  memory_requirements=self.memory_requirements(graph))
-        self.compiles += 1
-        if self.on_compile is not None:
-            self.on_compile(plan)
-        compiled = self._plans[key] = _Compiled(plan)
-        while len(self._plans) > self._plan_cache_size:
-            self._plans.popitem(last=False)
+        if cache is None or not cache.last_hit:
+            self.compiles += 1
+            if self.on_compile is not None:
+                self.on_compile(plan)
+        compiled = _Compiled(plan)
+        if cache is not None:               # uncached plans never come back: keep nothing
+            self._plans[id(plan)] = compiled
+            while len(self._plans) > self._plan_cache_size:
+                self._plans.popitem(last=False)
         return compiled
+
+    def _compile_graph(self, graph, **kw):
+        # Memory requirements follow from the graph and this device: not part of the cache's key.
+        return framegraph.compile(graph, memory_requirements=self.memory_requirements(graph), **kw)
 
     def memory_requirements(self, graph) -> dict:
         """The device's own (size, alignment, memoryTypeBits) for each transient of `graph`, so the
@@ -266,12 +288,11 @@ class Renderer:
             result = build(fg, frame)
             if self.target is not None:
                 self.target.end_graph(fg, frame, result)
-            graph = fg.graph()
-            compiled = self.compile(graph)
+            compiled = self.compile(fg)
             plan = self.last_plan = compiled.plan
 
             queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
-            resolved = self.resources.resolve(plan, outputs=graph.outputs, imports=fg.imports, slot=slot.index,
+            resolved = self.resources.resolve(plan, outputs=fg.outputs, imports=fg.imports, slot=slot.index,
                                               frame=index)
             program = compiled.programs.get(slot.index)
             if program is None:
