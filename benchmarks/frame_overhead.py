@@ -217,7 +217,8 @@ def builder_before() -> tuple[type | None, str]:
         intro = subprocess.run(["git", "log", "--format=%H", "-S", "def structural_key", "--",
                                 "framegraph/graph.py"], cwd=ROOT, capture_output=True, text=True,
                                check=True).stdout.split()
-        ref = f"{intro[-1]}^" if intro else "HEAD"
+        ref = subprocess.run(["git", "rev-parse", "--short", f"{intro[-1]}^" if intro else "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
         source = subprocess.run(["git", "show", f"{ref}:framegraph/graph.py"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
