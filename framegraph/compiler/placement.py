@@ -124,18 +124,33 @@ def place(rg: ResolvedGraph, lts: tuple[Lifetime, ...], first_discards: dict, *,
 
 
 def overlapping_predecessors(placed: Placed, lts_by_r: dict) -> dict[int, tuple[int, ...]]:
-    """For each placed resource, the earlier occupants of overlapping memory (their last use comes
-    before its first use): its first accesses must be ordered after all of theirs."""
+    """For each placed resource, the latest earlier occupant of each byte it overlaps: its first
+    accesses must be ordered after all of theirs. Older occupants are covered transitively (each
+    occupant's accesses are chained after its own first access, which was ordered after its
+    predecessor), so one sweep per heap in first-use order suffices."""
     by_heap: dict[int, list] = {}
     for p in placed.placements.values():
         by_heap.setdefault(p.heap, []).append(p)
     preds: dict[int, tuple[int, ...]] = {}
     for members in by_heap.values():
+        members.sort(key=lambda p: lts_by_r[p.resource].first)
+        segments: list[tuple[int, int, int]] = []   # disjoint (start, end, occupant), sorted
         for p in members:
-            lt = lts_by_r[p.resource]
-            earlier = [q.resource for q in members if q.resource != p.resource
-                       and q.offset < p.offset + p.size and p.offset < q.offset + q.size
-                       and lts_by_r[q.resource].last < lt.first]
+            start, end = p.offset, p.offset + p.size
+            keep, earlier = [], []
+            for seg in segments:
+                s0, s1, q = seg
+                if s1 <= start or end <= s0:
+                    keep.append(seg)
+                    continue
+                earlier.append(q)
+                if s0 < start:
+                    keep.append((s0, start, q))
+                if end < s1:
+                    keep.append((end, s1, q))
+            keep.append((start, end, p.resource))
+            keep.sort()
+            segments = keep
             if earlier:
-                preds[p.resource] = tuple(earlier)
+                preds[p.resource] = tuple(dict.fromkeys(earlier))
     return preds

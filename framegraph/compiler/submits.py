@@ -19,7 +19,8 @@ class _Open:
     commands: list = field(default_factory=list)
     # for cross-pass merging and split events: where each pass sits, what the last pass touched,
     # and the command index of the latest pass touching each unit
-    pass_at: dict = field(default_factory=dict)       # pass name -> command index
+    pass_at: dict = field(default_factory=dict)       # order position -> command index of that pass
+    last_pass_pos: int = -1                           # order position of the latest pass recorded
     last_pass_units: set = field(default_factory=set)
     last_touch: dict = field(default_factory=dict)    # (resource, unit) -> command index
     after: dict = field(default_factory=dict)         # command index -> set_event commands that follow it
@@ -135,10 +136,11 @@ class SubmitBuilder:
         by_point: dict[int, list[Transition]] = {}
         rest = []
         for t in transitions:
-            producers = {r.producer for r in t.reasons}
-            point = None
-            if t.kind == "barrier" and producers and None not in producers and all(p in o.pass_at for p in producers):
-                point = max(o.pass_at[p] for p in producers)
+            # Producers are located by order position, not by provenance names: the set goes right
+            # after the latest same-stream access the dependency waits for (earlier submits on the
+            # queue are in the set's first scope anyway).
+            point = o.pass_at.get(t.producer_pos) if t.kind == "barrier" else None
+            if point is not None:
                 # Worth an event only with a pass in between, and only if none of those touch the units.
                 if point >= last_pass or any(o.last_touch.get((t.resource, u), -1) > point for u in t.units):
                     point = None
@@ -183,12 +185,12 @@ class SubmitBuilder:
             return False
         if len(cmds) >= 3 and isinstance(cmds[-3], WaitEventsCmd):
             return False
-        between = cmds[-1].pass_name
+        between_pos = s.open.last_pass_pos
         touched = s.open.last_pass_units
         for t in transitions:
             if t.kind != "barrier":
                 return False
-            if any(r.producer == between for r in t.reasons):
+            if t.producer_pos >= between_pos:
                 return False
             if any((t.resource, u) in touched for u in t.units):
                 return False
@@ -224,7 +226,8 @@ class SubmitBuilder:
             o = s.open
             index = len(o.commands)
             o.commands.append(PassCmd(pass_name=p.name))
-            o.pass_at[p.name] = index
+            o.pass_at[ps.position] = index
+            o.last_pass_pos = ps.position
             o.last_pass_units = {(a.resource, u) for a in p.accesses for u in a.units}
             for key in o.last_pass_units:
                 o.last_touch[key] = index

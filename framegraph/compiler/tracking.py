@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from ..access import layout_for_format, lookup
 from ..vk import Access, Layout, Stage, WRITE_ACCESS
+
+_WRITE = int(WRITE_ACCESS)   # plain ints in the hot path: IntFlag arithmetic costs ~1 µs per operation
 from .validate import ResolvedAccess, ResolvedGraph
 
 # Every access bit: a semaphore makes memory visible to all of them (the meta bits MEMORY_READ /
@@ -44,6 +46,7 @@ class Transition:
     dst_family: int | None = None
     kind: str = "barrier"            # barrier | release | acquire
     reasons: tuple[Reason, ...] = ()
+    producer_pos: int = -1           # order position of the latest same-stream access it waits for
 
     @property
     def layout_change(self) -> bool:
@@ -120,6 +123,7 @@ class _Need:
     src_stages: int = 0
     src_access: int = 0
     on_write: bool = False    # depends on a write (RAW/WAW): the consumer's access must be made visible
+    last_pos: int = -1        # latest same-stream access depended on (where a split event can be set)
     cross: dict = field(default_factory=dict)     # stream -> max position
     reasons: list = field(default_factory=list)
 
@@ -160,17 +164,30 @@ class Tracker:
                 for u in units:
                     u.acquire = True
             if r in self.alias_preds:
-                # The memory's earlier occupants: every unit of this resource may overlap any of
-                # theirs, so each first access is ordered after all their last accesses.
-                priors = {}
-                for q in self.alias_preds[r]:
-                    for qu in self.units.get(q, ()):
-                        for acc in ([qu.write] if qu.write is not None else []) + qu.reads:
-                            priors[id(acc)] = acc
+                priors = self._alias_priors(r)
                 for u in units:
-                    u.priors = tuple(priors.values())
+                    u.priors = priors
             self.units[r] = units
         return units
+
+    def _alias_priors(self, r: int) -> tuple:
+        """The memory's earlier occupants: every unit of this resource may overlap any of theirs, so
+        each first access is ordered after all their last accesses. Folded to one access per queue
+        (union of stages and write bits, latest position): the dependency is the same, and the
+        tracker then does per-queue work instead of per-access work."""
+        per_stream: dict = {}
+        for q in self.alias_preds[r]:
+            for qu in self.units.get(q, ()):
+                for acc in ([qu.write] if qu.write is not None else []) + qu.reads:
+                    cur = per_stream.get(acc.stream)
+                    if cur is None:
+                        per_stream[acc.stream] = _Acc(acc.pos, acc.stream, acc.stages, acc.access & _WRITE, acc.name)
+                    else:
+                        cur.stages |= acc.stages
+                        cur.access |= acc.access & _WRITE
+                        if acc.pos > cur.pos:
+                            cur.pos, cur.name = acc.pos, acc.name
+        return tuple(per_stream.values())
 
     def _shared(self, r: int) -> bool:
         return self.concurrent or self.rg.resources[r].decl.sharing == "concurrent"
@@ -182,7 +199,8 @@ class Tracker:
         units = self._state(r)
         family = self.family_of[stream]
         cs, ca = int(a.stages), int(a.access)
-        writes = a.writes
+        writes = bool(ca & _WRITE)
+        reads = bool(ca & ~_WRITE)
         new_layout = a.layout
         if r not in self.first_use:
             self.first_use[r] = (pos, cs)
@@ -209,8 +227,8 @@ class Tracker:
                 need.reasons.append(Reason(None, name, res_name, "layout"))
             w = st.write
             if w is not None:
-                raw = a.reads and not _covered(st.vis, stream, cs, ca & ~WRITE_ACCESS)
-                waw = writes and not _covered(st.vis, stream, cs, ca & WRITE_ACCESS)
+                raw = reads and not _covered(st.vis, stream, cs, ca & ~_WRITE)
+                waw = writes and not _covered(st.vis, stream, cs, ca & _WRITE)
                 if raw or waw or layout_change:
                     self._depend(need, w, stream, True, name, res_name,
                                  "RAW" if raw else ("WAW" if waw else "layout"))
@@ -226,7 +244,10 @@ class Tracker:
                     and not self._shared(r)):
                 transfer_from = st.owner
             old_layout = st.layout
-            if new_layout is not None and (a.discard or not st.defined):
+            if layout_change and (a.discard or not st.defined):
+                # A transition from UNDEFINED discards the contents, which nobody needs. Without a
+                # layout change there is no transition at all (an UNDEFINED->X "transition" would be
+                # a write the consumer must then be made to see).
                 old_layout = Layout.UNDEFINED
             if transfer_from is not None:
                 # The release/acquire pair performs the layout transition and the availability;
@@ -250,7 +271,7 @@ class Tracker:
                     dst_access = ca if (need.on_write or local_layout) else 0
                     key = ("barrier", r, src_stages, need.src_access, cs, dst_access,
                            old_layout if new_layout is not None else None, new_layout, None, None)
-                    self._add(out, key, u_index, need.reasons, need.cross, False)
+                    self._add(out, key, u_index, need.reasons, need.cross, False, need.last_pos)
                 elif need.cross:
                     # Only a semaphore wait is needed; the key still records the consumer stages it must cover.
                     self._add(out, ("cross", r, 0, 0, cs, 0, None, None, None, None), u_index, need.reasons,
@@ -259,8 +280,15 @@ class Tracker:
             if need.src_stages or need.cross or layout_change or transfer_from is not None:
                 vis_access = ALL_ACCESS if need.cross else ca
                 st.vis.append((stream, cs, int(vis_access)))
+                # Only the reads this synchronization covers are now ordered before `cs`: same-queue
+                # reads within the barrier's source stages, other-queue reads up to the waited value.
                 for rd in st.reads:
-                    rd.after[stream] = rd.after.get(stream, 0) | cs
+                    if rd.stream == stream or rd.stream is None:
+                        covered = (rd.stages & ~need.src_stages) == 0
+                    else:
+                        covered = need.cross.get(rd.stream, -1) >= rd.pos
+                    if covered:
+                        rd.after[stream] = rd.after.get(stream, 0) | cs
             if layout_change or transfer_from is not None:
                 # A layout transition (or an ownership acquire) is itself a write, done by this
                 # barrier and complete only for its destination stages: later accesses at other
@@ -290,9 +318,10 @@ class Tracker:
         need.reasons.append(Reason(acc.name, consumer, res_name, hazard))
         if acc.stream is None or acc.stream == stream:
             need.on_write = need.on_write or is_write
+            need.last_pos = max(need.last_pos, acc.pos)
             need.src_stages |= acc.stages
             if is_write:
-                need.src_access |= acc.access & WRITE_ACCESS
+                need.src_access |= acc.access & _WRITE
         else:
             need.cross[acc.stream] = max(need.cross.get(acc.stream, -1), acc.pos)
 
@@ -304,8 +333,9 @@ class Tracker:
         return last.stream
 
     @staticmethod
-    def _add(out, key, unit, reasons, cross, ownership):
-        entry = out.setdefault(key, [[], [], {}, False])
+    def _add(out, key, unit, reasons, cross, ownership, last_pos=-1):
+        entry = out.setdefault(key, [[], [], {}, False, -1])
+        entry[4] = max(entry[4], last_pos)
         entry[0].append(unit)
         entry[1].extend(reasons)
         for s, p in cross.items():
@@ -325,7 +355,7 @@ def _stream_stages(st: _Unit, stream) -> int:
 
 def _stream_write_access(st: _Unit, stream) -> int:
     if st.write is not None and st.write.stream == stream:
-        return st.write.access & WRITE_ACCESS
+        return st.write.access & _WRITE
     return 0
 
 
@@ -355,7 +385,7 @@ def _collect(out: dict):
     transitions, cross = [], {}
     own = {}
     rels = []
-    for key, (units, reasons, xs, ownership) in out.items():
+    for key, (units, reasons, xs, ownership, last_pos) in out.items():
         for s, p in xs.items():
             prev = own.get(s)
             cross[s] = max(cross.get(s, -1), p)
@@ -371,7 +401,7 @@ def _collect(out: dict):
                                              sf, df, "release", _dedup(reasons))))
             ss, sa = 0, 0
         transitions.append(Transition(r, unit_tuple, Stage(ss), Access(sa), Stage(ds), Access(da),
-                                      ol, nl, sf, df, kind, _dedup(reasons)))
+                                      ol, nl, sf, df, kind, _dedup(reasons), last_pos))
     crosses = tuple(CrossDep(s, p, Stage(0), own[s]) for s, p in cross.items())
     return tuple(transitions), crosses, tuple(rels)
 
@@ -399,7 +429,7 @@ def track(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict, family_of:
 def _wait_stages(out, stream, fallback) -> Stage:
     """The narrowest stages a semaphore wait on `stream` must cover: the consumers' own stages."""
     m = 0
-    for key, (_units, _r, xs, _o) in out.items():
+    for key, (_units, _r, xs, _o, _p) in out.items():
         if stream in xs:
             m |= key[4]
     return Stage(m) if m else fallback
