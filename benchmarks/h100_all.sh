@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Everything this project runs on the lent H100, in one device call (carry [".gl", ".whl"]):
+#   1. the Vulkan backend test suite (bring-up, multipass frames under every strategy, samples,
+#      aliasing, multi-stream) with validation + sync validation on, on the real driver;
+#   2. per-pass GPU times of the multipass sample;
+#   3. benchmarks/h100_batch.sh (strategy and async-compute benchmarks);
+#   4. the strategy benchmark on the deferred sample.
+# Writes at most 8 files to $OUT.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+OUT=${OUT:-$ROOT/out/h100}
+mkdir -p "$OUT"
+for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl
+FG=/tmp/fg; rm -rf "$FG"; mkdir -p "$FG"; cp -r framegraph "$FG/"; ln -s "$ROOT/backends" "$FG/framegraph/backends"
+export PYTHONPATH=/tmp/site:$FG:$ROOT
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+{
+  echo "== device"; python3 -m framegraph info
+  echo "== backend tests (validation + sync validation on)"
+  timeout 240 python3 -m pytest -q -p no:cacheprovider tests/backend -k "not window" 2>&1 | tail -25
+  echo "== multipass per-pass GPU times (10 frames at 1024x1024 per strategy, validation on)"
+  timeout 60 python3 - <<'PY'
+from framegraph.backends.vulkan import VulkanContext
+from samples import multipass
+times = []
+with VulkanContext() as ctx:
+    print("device:", ctx.device_name)
+    for strategy in ("naive", "per_resource", "batched", "split"):
+        _, times = multipass.render_offscreen(ctx, frames=10, size=(1024, 1024), strategy=strategy)
+        print(strategy, {k: round(v, 4) for k, v in times.items()})
+    msgs = ctx.messages.drain()
+print("validation messages:", len(msgs))
+PY
+} > "$OUT/tests.log" 2>&1
+SKIP_SETUP=1 OUT="$OUT" bash benchmarks/h100_batch.sh > /dev/null 2>&1
+FRAMEGRAPH_VALIDATION=0 timeout 150 python3 benchmarks/strategies.py --sample deferred --frames 100 --warmup 10 \
+  --size 1920x1080 --validation off --out "$OUT" --tag h100-deferred --no-plot >> "$OUT/tests.log" 2>&1
+ls -la "$OUT"
+tail -60 "$OUT/tests.log"
