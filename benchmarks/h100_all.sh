@@ -13,8 +13,10 @@ OUT=${OUT:-$ROOT/out/h100}
 mkdir -p "$OUT"
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl
-FG=/tmp/fg; rm -rf "$FG"; mkdir -p "$FG"; cp -r framegraph "$FG/"; ln -s "$ROOT/backends" "$FG/framegraph/backends"
-export PYTHONPATH=/tmp/site:$FG:$ROOT
+# No editable install there: link the backend into this (throw-away) copy of the tree, the way
+# setuptools' package-dir maps it, so `python -m`, stdin scripts and pytest all find it.
+[ -e framegraph/backends ] || ln -s "$ROOT/backends" framegraph/backends
+export PYTHONPATH=/tmp/site:$ROOT
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 {
   echo "== device"; python3 -m framegraph info
@@ -34,7 +36,7 @@ with VulkanContext() as ctx:
 print("validation messages:", len(msgs))
 PY
 } > "$OUT/tests.log" 2>&1
-SKIP_SETUP=1 OUT="$OUT" bash benchmarks/h100_batch.sh > /dev/null 2>&1
+SKIP_SETUP=1 FG_DIR=/tmp/fg OUT="$OUT" bash benchmarks/h100_batch.sh > /dev/null 2>&1
 FRAMEGRAPH_VALIDATION=0 timeout 150 python3 benchmarks/strategies.py --sample deferred --frames 100 --warmup 10 \
   --size 1920x1080 --validation off --out "$OUT" --tag h100-deferred --no-plot >> "$OUT/tests.log" 2>&1
 ls -la "$OUT"
