@@ -148,3 +148,28 @@ def test_state_carried_into_the_next_frame_ends_on_the_first_queue():
     assert acquires and acquires[-1].new_layout == Layout.SHADER_READ_ONLY_OPTIMAL
     from framegraph.verifier import verify_plan
     assert verify_plan(d) == []
+
+
+def test_stage_masks_stay_within_what_the_queue_family_executes():
+    """On a compute-only family, graphics stages from an imported resource's states become
+    ALL_COMMANDS; nothing a compute or transfer submit records names a graphics stage."""
+    fg = FrameGraph()
+    img = fg.import_image("img", format="R8G8B8A8_UNORM", extent=(8, 8), initial="color_attachment_write",
+                          final="fragment_shader_read_sampled")
+    buf = fg.import_buffer("buf", size=64, initial="vertex_buffer", final="vertex_buffer")
+    p = fg.add_pass("cs", queue="compute")
+    p.reads(img, "compute_shader_read_sampled")
+    p.writes(buf, "compute_shader_write_storage")
+    plan = compile(fg.graph(), device="discrete")
+    graphics_only = Stage.ALL_GRAPHICS | Stage.COLOR_ATTACHMENT_OUTPUT | Stage.FRAGMENT_SHADER | \
+        Stage.VERTEX_ATTRIBUTE_INPUT | Stage.VERTEX_SHADER | Stage.EARLY_FRAGMENT_TESTS | Stage.LATE_FRAGMENT_TESTS
+    for s in plan.submits:
+        if s.queue == "graphics":
+            continue
+        for c in s.commands:
+            if isinstance(c, BarrierCmd):
+                d = c.dependency
+                for b in d.images + d.buffers + d.memory:
+                    assert not (b.src_stages & graphics_only) and not (b.dst_stages & graphics_only), b
+    from framegraph.verifier import verify_plan
+    assert verify_plan(plan.to_dict()) == []

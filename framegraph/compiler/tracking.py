@@ -14,6 +14,22 @@ from ..access import layout_for_format, lookup
 from ..vk import Access, Layout, Stage, WRITE_ACCESS
 
 _WRITE = int(WRITE_ACCESS)   # plain ints in the hot path: IntFlag arithmetic costs ~1 µs per operation
+
+# Stages a stream's queue family can execute. A stream other than "graphics" runs on a family of
+# its own (async compute, or transfer-only); stage masks there may not name graphics stages.
+_ANYWHERE = int(Stage.TOP_OF_PIPE | Stage.BOTTOM_OF_PIPE | Stage.ALL_COMMANDS | Stage.HOST | Stage.ALL_TRANSFER
+                | Stage.COPY)
+_SUPPORTED = {"compute": _ANYWHERE | int(Stage.COMPUTE_SHADER | Stage.DRAW_INDIRECT | Stage.CLEAR),
+              "transfer": _ANYWHERE}
+
+
+def _fit_stages(mask: int, stream: str) -> int:
+    """States from outside the frame (initial, final) may name stages the queue that synchronizes
+    them cannot execute; ALL_COMMANDS is then the valid mask that still covers them."""
+    supported = _SUPPORTED.get(stream)
+    if supported is None or not mask & ~supported:
+        return mask
+    return int(Stage.ALL_COMMANDS)
 from .validate import ResolvedAccess, ResolvedGraph
 
 # Every access bit: a semaphore makes memory visible to all of them (the meta bits MEMORY_READ /
@@ -199,6 +215,8 @@ class Tracker:
         units = self._state(r)
         family = self.family_of[stream]
         cs, ca = int(a.stages), int(a.access)
+        if name is None:
+            cs = _fit_stages(cs, stream)   # the final state, a virtual access
         writes = bool(ca & _WRITE)
         reads = bool(ca & ~_WRITE)
         new_layout = a.layout
@@ -293,9 +311,14 @@ class Tracker:
                 # A layout transition (or an ownership acquire) is itself a write, done by this
                 # barrier and complete only for its destination stages: later accesses at other
                 # stages must chain from those stages.
+                # Its access bits are the previous write's only when that ran on this queue: the
+                # stage mask then still names the stages that perform them (an acquired write's
+                # bits would pair e.g. COLOR_ATTACHMENT_WRITE with COMPUTE_SHADER, which is invalid;
+                # the transfer already made it available).
                 prev = st.write
-                st.write = _Acc(pos, stream, cs | (prev.stages if prev is not None and prev.stream == stream else 0),
-                                prev.access if prev is not None else 0, prev.name if prev is not None else name)
+                same = prev is not None and prev.stream == stream
+                st.write = _Acc(pos, stream, cs | (prev.stages if same else 0), prev.access if same else 0,
+                                prev.name if prev is not None else name)
                 st.vis = [(stream, cs, int(vis_access))]
                 st.reads = []
             if new_layout is not None:
@@ -319,7 +342,7 @@ class Tracker:
         if acc.stream is None or acc.stream == stream:
             need.on_write = need.on_write or is_write
             need.last_pos = max(need.last_pos, acc.pos)
-            need.src_stages |= acc.stages
+            need.src_stages |= acc.stages if acc.name is not None else _fit_stages(acc.stages, stream)
             if is_write:
                 need.src_access |= acc.access & _WRITE
         else:

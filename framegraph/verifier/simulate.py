@@ -9,7 +9,7 @@ import numpy as np
 from .plan_model import Barrier, Resource, layout_of, strip_reasons
 from .problems import Problem, Reporter
 from .state import Clocks, IntervalMap, Op, SubState
-from .vocab import (ALL_ACCESSES, NO_WORK, READS, STAGES, UNDEFINED, WRITES, XFER, access_names, bit_indices,
+from .vocab import (unsupported_accesses, ALL_ACCESSES, NO_WORK, READS, STAGES, UNDEFINED, WRITES, XFER, access_names, bit_indices,
                     dst_scope, pairs, parse_access, parse_stages, short_layout, src_scope, stage_names,
                     write_groups)
 
@@ -458,8 +458,13 @@ class Simulator:
         return out
 
     def _masks(self, b: dict, pass_name, res) -> tuple[int, int, int, int]:
-        return (self._stages(b.get("src_stages"), pass_name, res), self._stages(b.get("dst_stages"), pass_name, res),
-                self._access_mask(b.get("src_access"), pass_name, res),
+        src, dst = self._stages(b.get("src_stages"), pass_name, res), self._stages(b.get("dst_stages"), pass_name, res)
+        for side, stages in (("src", src), ("dst", dst)):
+            bad = unsupported_accesses(tuple(b.get(f"{side}_access") or ()), stages)
+            if bad:
+                self.report.add("format", pass_name, res, f"{side}_access {'|'.join(bad)} is not performed by any "
+                                f"stage in {side}_stages {stage_names(stages)} (invalid barrier)")
+        return (src, dst, self._access_mask(b.get("src_access"), pass_name, res),
                 self._access_mask(b.get("dst_access"), pass_name, res))
 
     def _barrier_resource(self, b: dict, kind: str, consumer_of) -> str | None:

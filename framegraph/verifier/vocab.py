@@ -71,6 +71,36 @@ META_ACCESSES = {
 }
 _NAMEABLE_ACCESSES = {**ACCESS_BIT, **META_ACCESSES}
 
+# The stages each concrete access type can be performed in (VUID-VkImageMemoryBarrier2-srcAccessMask-03900
+# and its siblings): an access bit in a barrier whose stage mask holds none of these is invalid usage.
+_SHADERS = ("VERTEX_SHADER", "TESSELLATION_CONTROL_SHADER", "TESSELLATION_EVALUATION_SHADER", "GEOMETRY_SHADER",
+            "FRAGMENT_SHADER", "COMPUTE_SHADER")
+_ACCESS_STAGE_NAMES = {
+    "INDIRECT_COMMAND_READ": ("DRAW_INDIRECT",), "INDEX_READ": ("INDEX_INPUT",),
+    "VERTEX_ATTRIBUTE_READ": ("VERTEX_ATTRIBUTE_INPUT",), "UNIFORM_READ": _SHADERS,
+    "INPUT_ATTACHMENT_READ": ("FRAGMENT_SHADER",), "SHADER_SAMPLED_READ": _SHADERS,
+    "SHADER_STORAGE_READ": _SHADERS, "SHADER_STORAGE_WRITE": _SHADERS,
+    "COLOR_ATTACHMENT_READ": ("COLOR_ATTACHMENT_OUTPUT",), "COLOR_ATTACHMENT_WRITE": ("COLOR_ATTACHMENT_OUTPUT",),
+    "DEPTH_STENCIL_ATTACHMENT_READ": ("EARLY_FRAGMENT_TESTS", "LATE_FRAGMENT_TESTS"),
+    "DEPTH_STENCIL_ATTACHMENT_WRITE": ("EARLY_FRAGMENT_TESTS", "LATE_FRAGMENT_TESTS"),
+    "TRANSFER_READ": _TRANSFER, "TRANSFER_WRITE": _TRANSFER, "HOST_READ": ("HOST",), "HOST_WRITE": ("HOST",),
+}
+ACCESS_STAGES = {a: sum(STAGE_BIT[s] for s in ss) for a, ss in _ACCESS_STAGE_NAMES.items()}
+ACCESS_STAGES.update({"SHADER_READ": sum(STAGE_BIT[s] for s in _SHADERS),
+                      "SHADER_WRITE": sum(STAGE_BIT[s] for s in _SHADERS)})
+
+
+def unsupported_accesses(access_names_: tuple, stage_mask: int) -> list[str]:
+    """Access flag names that no stage in `stage_mask` can perform (meta flags are always fine)."""
+    bad = []
+    for n in access_names_:
+        short = n[len("VK_ACCESS_2_"):] if n.startswith("VK_ACCESS_2_") else n
+        short = short[:-4] if short.endswith("_BIT") else short
+        need = ACCESS_STAGES.get(short)
+        if need is not None and not need & stage_mask:
+            bad.append(short)
+    return bad
+
 
 def _order_tables() -> tuple[list[int], list[int]]:
     earlier, later = [0] * N_STAGES, [0] * N_STAGES
