@@ -36,7 +36,8 @@ with VulkanContext() as ctx:
 print("validation messages:", len(msgs))
 PY
 } > "$OUT/tests.log" 2>&1
-SKIP_SETUP=1 FG_DIR=/tmp/fg OUT="$OUT" bash benchmarks/h100_batch.sh > /dev/null 2>&1
+SKIP_SETUP=1 FG_DIR=/tmp/fg OUT="$OUT" FRAMES=${FRAMES:-200} \
+  ASYNC_ARGS="${ASYNC_ARGS:---field-iterations 32768 --shade-steps 16}" bash benchmarks/h100_batch.sh > /dev/null 2>&1
 FRAMEGRAPH_VALIDATION=0 timeout 150 python3 benchmarks/strategies.py --sample deferred --frames 100 --warmup 10 \
   --size 1920x1080 --validation off --out "$OUT" --tag h100-deferred --no-plot >> "$OUT/tests.log" 2>&1
 ls -la "$OUT"

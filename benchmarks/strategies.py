@@ -87,27 +87,49 @@ def load_sample(name: str):
     return build, getattr(module, "FORMAT", FORMAT), None
 
 
-def run_one(ctx, *, name: str, build, strategy: str, args, fmt: str = FORMAT) -> dict:
+def run_interleaved(ctx, *, name: str, build, strategies, args, fmt: str = FORMAT) -> list[dict]:
+    """All strategies of one workload, measured frame by frame in rotation (one renderer each).
+
+    Measured in sequential blocks, a short workload's numbers followed the GPU's clock and power
+    state more than the strategy (seen on the H100: the same plan 4.6x slower in a later block);
+    interleaving exposes every strategy to the same conditions."""
+    import contextlib
+
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
 
-    plans = []
     options = framegraph.CompileOptions(alias_transients=not args.no_alias)
-    target = OffscreenTarget(*args.size, format=fmt, readback=False)
     ctx.messages.drain()
-    with Renderer(ctx, target, strategy=strategy, options=options, timestamps="frame",
-                  frames_in_flight=args.frames_in_flight, on_compile=plans.append, name=name) as renderer:
-        times = bench.measure_frames(renderer, build, frames=args.frames, warmup=args.warmup)
+    plans = {s: [] for s in strategies}
+    times = {s: {"gpu_ms": [], "cpu_ms": [], "wall_ms": []} for s in strategies}
+    with contextlib.ExitStack() as stack:
+        renderers = {}
+        for s in strategies:
+            target = OffscreenTarget(*args.size, format=fmt, readback=False)
+            renderers[s] = stack.enter_context(Renderer(
+                ctx, target, strategy=s, options=options, timestamps="frame",
+                frames_in_flight=args.frames_in_flight, on_compile=plans[s].append, name=f"{name}-{s}"))
+        for i in range(args.warmup + args.frames):
+            rotation = strategies[i % len(strategies):] + strategies[:i % len(strategies)]
+            for s in rotation:
+                one = bench.measure_frames(renderers[s], build, frames=1, warmup=0)
+                if i >= args.warmup:
+                    for key in times[s]:
+                        times[s][key] += one[key]
     messages = ctx.messages.drain()
     for m in messages[:5]:
         print(f"  validation: {m}", file=sys.stderr)
-    plan = plans[-1]
-    problems = bench.verify(plan)
-    for p in problems[:5]:
-        print(f"  verifier: {p}", file=sys.stderr)
-    return {"strategy": strategy, "frames": args.frames, "warmup": args.warmup, "compiles": len(plans),
-            "gpu_ms": bench.summarize(times["gpu_ms"]), "cpu_ms": bench.summarize(times["cpu_ms"]),
-            "wall_ms": bench.summarize(times["wall_ms"]), "counts": bench.plan_counts(plan),
-            "verifier_problems": len(problems), "validation_messages": len(messages) if ctx.validation else None}
+    results = []
+    for s in strategies:
+        plan = plans[s][-1]
+        problems = bench.verify(plan)
+        for p in problems[:5]:
+            print(f"  verifier: {p}", file=sys.stderr)
+        results.append({"strategy": s, "frames": args.frames, "warmup": args.warmup, "compiles": len(plans[s]),
+                        "gpu_ms": bench.summarize(times[s]["gpu_ms"]), "cpu_ms": bench.summarize(times[s]["cpu_ms"]),
+                        "wall_ms": bench.summarize(times[s]["wall_ms"]), "counts": bench.plan_counts(plan),
+                        "verifier_problems": len(problems),
+                        "validation_messages": len(messages) if ctx.validation else None})
+    return results
 
 
 def run(args) -> int:
@@ -136,20 +158,21 @@ def run(args) -> int:
                     print(f"sample {name!r} skipped: {reason}", file=sys.stderr)
                     results.append({**entry, "skipped": reason})
                     continue
-            for strategy in args.strategies:
-                t = time.perf_counter()
-                result = {**entry, **run_one(ctx, name=name, build=build, strategy=strategy, args=args, fmt=fmt)}
+            t = time.perf_counter()
+            for one in run_interleaved(ctx, name=name, build=build, strategies=list(args.strategies), args=args,
+                                       fmt=fmt):
+                result = {**entry, **one}
                 failed |= bool(result["verifier_problems"] or result["validation_messages"])
                 results.append(result)
                 g = result["gpu_ms"]
-                print(f"  {name:<10} {strategy:<13} gpu {bench._fmt(g and g['median'])} ms, "
-                      f"{result['counts']['barrier_calls']} barrier calls ({time.perf_counter() - t:.1f} s)",
-                      file=sys.stderr)
+                print(f"  {name:<10} {one['strategy']:<13} gpu {bench._fmt(g and g['median'])} ms, "
+                      f"{result['counts']['barrier_calls']} barrier calls", file=sys.stderr)
+            print(f"  {name}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
     data = {"format": "framegraph-bench-strategies/1", "environment": bench.environment(device),
             "settings": {"frames": args.frames, "warmup": args.warmup, "size": list(args.size),
                          "frames_in_flight": args.frames_in_flight, "alias_transients": not args.no_alias,
                          "strategies": args.strategies, "tiny": args.tiny,
-                         "timing": "GPU: timestamps at the start and end of every command buffer, max(end) - "
+                         "timing": "strategies interleaved frame by frame (rotating order); GPU: timestamps at the start and end of every command buffer, max(end) - "
                                    "min(start); CPU: Renderer.render (declare, record, submit); wall: submit to "
                                    "host wait on the timeline semaphores"},
             "elapsed_s": round(time.perf_counter() - started, 2), "results": results}
