@@ -173,3 +173,21 @@ def test_stage_masks_stay_within_what_the_queue_family_executes():
                     assert not (b.src_stages & graphics_only) and not (b.dst_stages & graphics_only), b
     from framegraph.verifier import verify_plan
     assert verify_plan(plan.to_dict()) == []
+
+
+def test_split_keeps_transitions_out_of_events_while_the_image_is_in_use():
+    """A mip chain under split: an event may carry a layout transition only if no other part of
+    that image is touched between set and wait (a transition in vkCmdSetEvent2 runs at the set)."""
+    from framegraph.plan import SetEventCmd
+    from .graphs import deferred_like
+    plan = compile(deferred_like().graph(), strategy="split")
+    order = [c for c in plan.commands()]
+    for i, c in enumerate(order):
+        if not isinstance(c, SetEventCmd):
+            continue
+        wait = next(j for j in range(i, len(order)) if getattr(order[j], "events", None) and c.event in order[j].events)
+        touched = {a.resource for k in range(i, wait) if isinstance(order[k], PassCmd)
+                   for a in plan.pass_named(order[k].pass_name).accesses}
+        for b in c.dependency.images:
+            if b.old_layout != b.new_layout:
+                assert b.resource not in touched, (c.event, b.resource)

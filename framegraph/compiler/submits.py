@@ -23,6 +23,7 @@ class _Open:
     last_pass_pos: int = -1                           # order position of the latest pass recorded
     last_pass_units: set = field(default_factory=set)
     last_touch: dict = field(default_factory=dict)    # (resource, unit) -> command index
+    last_touch_resource: dict = field(default_factory=dict)   # resource -> command index
     after: dict = field(default_factory=dict)         # command index -> set_event commands that follow it
     present: list = field(default_factory=list)
     events: list = field(default_factory=list)   # events set and waited in this submit
@@ -142,7 +143,14 @@ class SubmitBuilder:
             point = o.pass_at.get(t.producer_pos) if t.kind == "barrier" else None
             if point is not None:
                 # Worth an event only with a pass in between, and only if none of those touch the units.
+                # A layout transition in vkCmdSetEvent2 executes at the set; seen on the H100 (driver
+                # 580): transitioning one mip there while passes between render other mips of the
+                # same image corrupts the image, though neither the spec reading in the verifier nor
+                # sync validation objects. So an event carries a transition only when nothing
+                # touches any part of that image until the wait.
                 if point >= last_pass or any(o.last_touch.get((t.resource, u), -1) > point for u in t.units):
+                    point = None
+                elif t.layout_change and o.last_touch_resource.get(t.resource, -1) > point:
                     point = None
             if point is None:
                 rest.append(t)
@@ -231,6 +239,7 @@ class SubmitBuilder:
             o.last_pass_units = {(a.resource, u) for a in p.accesses for u in a.units}
             for key in o.last_pass_units:
                 o.last_touch[key] = index
+                o.last_touch_resource[key[0]] = index
             s.passes_seen += 1
             self.pos_submit[ps.position] = (s.name, len(s.submits))
         for fs in tracked.finals:
