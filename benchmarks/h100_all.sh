@@ -22,6 +22,8 @@ export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   echo "== device"; python3 -m framegraph info
   echo "== backend tests (validation + sync validation on)"
   timeout 240 python3 -m pytest -q -p no:cacheprovider tests/backend -k "not window" 2>&1 | tail -25
+  echo "== split vs batched on the deferred sample, plans rewritten on the device (scripts/diag_split.py)"
+  timeout 60 python3 scripts/diag_split.py 2>&1 | tail -9
   echo "== multipass per-pass GPU times (10 frames at 1024x1024 per strategy, validation on)"
   timeout 60 python3 - <<'PY'
 from framegraph.backends.vulkan import VulkanContext
