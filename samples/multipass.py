@@ -63,12 +63,12 @@ def build(fg, frame):
 
 
 def render_offscreen(ctx, *, frames: int = 5, size=(64, 64), strategy: str = "batched", on_compile=None,
-                     each_frame=None):
+                     each_frame=None, profile=None):
     """Render `frames` frames offscreen; returns the list of read-back HxWx4 arrays (one per frame
     when `each_frame` is true, else only the last) and the renderer's GPU times."""
     images = []
     target = OffscreenTarget(*size, format=FORMAT)
-    with Renderer(ctx, target, strategy=strategy, on_compile=on_compile) as renderer:
+    with Renderer(ctx, target, strategy=strategy, on_compile=on_compile, profile=profile) as renderer:
         for _ in range(frames):
             renderer.render(build)
             if each_frame:
