@@ -1,4 +1,4 @@
-"""`python -m framegraph`: compile, verify, info, demo."""
+"""`python -m framegraph`: compile, verify, viz, bench, info, demo."""
 from __future__ import annotations
 
 import argparse
@@ -80,8 +80,10 @@ def main(argv=None) -> int:
     d.add_argument("--out", default="out/demo.png")
     d.add_argument("rest", nargs=argparse.REMAINDER)
     d.set_defaults(fn=_cmd_demo)
+    from .bench import add_cli as add_bench
     from .viz import add_cli as add_viz
     add_viz(sub)
+    add_bench(sub)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)
