@@ -109,7 +109,8 @@ def render_offscreen(ctx, *, frames: int = 3, size=(64, 64), strategy: str = "ba
     """Render `frames` frames offscreen; returns (last image as HxWx4 uint8, renderer's last GPU frame ms)."""
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
 
-    target = OffscreenTarget(*size, format=FORMAT)
+    # Reading back on the transfer queue puts all three queue families to work on a discrete GPU.
+    target = OffscreenTarget(*size, format=FORMAT, readback_queue="transfer" if compute_queue == "compute" else "graphics")
     with Renderer(ctx, target, strategy=strategy, options=options(concurrent), profile=profile,
                   on_compile=on_compile) as renderer:
         b = make_build(compute_queue=compute_queue, **knobs)

@@ -49,13 +49,16 @@ class OffscreenTarget:
     `read()` returns it as an HxWx4 uint8 array (RGBA order) and `save_png()` writes it."""
 
     def __init__(self, width: int = 64, height: int = 64, *, format: str = "R8G8B8A8_UNORM",
-                 name: str = "output", readback: bool = True) -> None:
+                 name: str = "output", readback: bool = True, readback_queue: str = "graphics") -> None:
         self.width, self.height = int(width), int(height)
         self.format = Format.parse(format)
         if self.format.texel_size != 4 or self.format.has_depth:
             raise ValueError("offscreen targets read back 4-byte colour formats")
         self.name = name
         self.readback = readback
+        # "transfer" reads back on the DMA queue where the device has one (an ownership transfer
+        # and a semaphore come with it, from the plan).
+        self.readback_queue = readback_queue
         self.renderer = None
         self._buffers: dict[tuple, Any] = {}
         self._frames: dict[int, tuple] = {}    # slot -> (frame index, readback buffer, extent)
@@ -96,7 +99,7 @@ class OffscreenTarget:
         buffer = self._buffer(frame.slot)
         name = f"{self.name}.readback"
         rb = fg.import_buffer(name, size=buffer.size, final="host_read", external=buffer)
-        with fg.add_pass(name) as p:
+        with fg.add_pass(name, queue=self.readback_queue) as p:
             p.reads(handle, "transfer_read")
             p.writes(rb, "transfer_write", discard=True)
             p.execute(lambda ctx: ctx.copy_image_to_buffer(self.name, name))

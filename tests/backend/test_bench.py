@@ -121,7 +121,7 @@ def test_async_compute_sample_runs_and_verifies(vk_context, queue, concurrent, s
     plan = plans[0]
     assert {p.name: p.queue for p in plan.passes}["simulate"] == queue
     if streams and queue == "compute":
-        assert set(plan.queues) == {"graphics", "compute"} and plan.stats["semaphore_waits"] >= 1
+        assert set(plan.queues) == {"graphics", "compute", "transfer"} and plan.stats["semaphore_waits"] >= 1
         # One family here: no ownership transfer to make, concurrent or not.
         assert bench.plan_counts(plan)["ownership_barriers"] == 0
     reference, _ = async_compute.render_offscreen(vk_context, frames=1, size=(32, 24), compute_queue="graphics",
