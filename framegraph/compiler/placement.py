@@ -68,14 +68,25 @@ def aliasable(rg: ResolvedGraph, lt: Lifetime, first_access_discards: bool) -> b
 
 def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
     """Place `items` in order at the lowest aligned offset not overlapping any placed resource
-    whose lifetime intersects; returns offsets and the heap size."""
-    placed: list[tuple[int, int, int]] = []   # (resource, offset, end)
+    whose lifetime intersects; returns offsets and the heap size. Placed resources are indexed by
+    time buckets so each query looks only at resources live around that time."""
+    bucket_width = 16
+    buckets: dict[int, list[tuple[int, int, int]]] = {}   # time bucket -> (resource, offset, end)
     offsets = {}
     top = 0
     for r in items:
         lt = lts_by_r[r]
-        busy = sorted((o, e) for q, o, e in placed
-                      if not (lts_by_r[q].last < lt.first or lt.last < lts_by_r[q].first))
+        seen = set()
+        busy = []
+        for b in range(lt.first // bucket_width, lt.last // bucket_width + 1):
+            for q, o, e in buckets.get(b, ()):
+                if q in seen:
+                    continue
+                seen.add(q)
+                qlt = lts_by_r[q]
+                if not (qlt.last < lt.first or lt.last < qlt.first):
+                    busy.append((o, e))
+        busy.sort()
         offset = 0
         for o, e in busy:
             if _align(offset, align_of[r]) + sizes[r] <= o:
@@ -83,7 +94,9 @@ def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
             offset = max(offset, e)
         offset = _align(offset, align_of[r])
         offsets[r] = offset
-        placed.append((r, offset, offset + sizes[r]))
+        entry = (r, offset, offset + sizes[r])
+        for b in range(lt.first // bucket_width, lt.last // bucket_width + 1):
+            buckets.setdefault(b, []).append(entry)
         top = max(top, offset + sizes[r])
     return offsets, top
 

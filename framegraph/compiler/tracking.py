@@ -113,9 +113,10 @@ class _Acc:
 
 
 class _Unit:
-    __slots__ = ("layout", "defined", "write", "vis", "reads", "owner", "acquire", "priors")
+    __slots__ = ("layout", "defined", "write", "vis", "reads", "owner", "acquire", "priors", "unclaimed")
 
     def __init__(self, layout, defined, owner):
+        self.unclaimed = False  # holds the state on entry, not yet given to the queue that first uses it
         self.acquire = False   # a swapchain image's first use chains after the acquire semaphore
         self.priors = ()       # accesses of earlier occupants of the same memory (aliasing)
         self.layout = layout
@@ -170,7 +171,7 @@ class Tracker:
                 if res.is_image:
                     layout = layout_for_format(info.layout, decl.desc.format)
                 for u in units:
-                    u.layout, u.defined = layout, True
+                    u.layout, u.defined, u.unclaimed = layout, True, True
                     acc = _Acc(-1, None, int(info.stages), int(info.access), None)
                     if info.writes:
                         u.write = acc
@@ -228,11 +229,13 @@ class Tracker:
             st = units[u_index]
             # The state on entry belongs to the queue that first uses it: waiting for that first use's
             # submit on another queue orders it too.
-            if st.write is not None and st.write.stream is None:
-                st.write.stream, st.write.pos = stream, pos
-            for rd in st.reads:
-                if rd.stream is None:
-                    rd.stream, rd.pos = stream, pos
+            if st.unclaimed:   # once per unit: walking every read on every access was quadratic
+                st.unclaimed = False
+                if st.write is not None and st.write.stream is None:
+                    st.write.stream, st.write.pos = stream, pos
+                for rd in st.reads:
+                    if rd.stream is None:
+                        rd.stream, rd.pos = stream, pos
             need = _Need()
             if st.priors:
                 for acc in st.priors:
