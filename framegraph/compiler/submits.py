@@ -133,7 +133,7 @@ class SubmitBuilder:
         the last of them and here that touches none of its units, becomes a VkEvent set right after
         that producer and waited here. Returns the transitions left for a pipeline barrier."""
         o = s.open
-        last_pass = max(o.pass_at.values(), default=-1)
+        last_pass = o.pass_at.get(o.last_pass_pos, -1)   # command index of the latest pass
         by_point: dict[int, list[Transition]] = {}
         rest = []
         for t in transitions:
