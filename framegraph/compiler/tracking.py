@@ -299,7 +299,11 @@ class Tracker:
                               need.cross, False)
             # Apply the synchronization, then the access itself.
             if need.src_stages or need.cross or layout_change or transfer_from is not None:
-                vis_access = ALL_ACCESS if need.cross else ca
+                # A bare semaphore wait makes memory visible to every access at its stages; a
+                # transition or an acquire recorded after it is a write visible only to that
+                # barrier's destination access scope.
+                transition = layout_change or transfer_from is not None
+                vis_access = ALL_ACCESS if need.cross and not transition else ca
                 st.vis.append((stream, cs, int(vis_access)))
                 # Only the reads this synchronization covers are now ordered before `cs`: same-queue
                 # reads within the barrier's source stages, other-queue reads up to the waited value.
