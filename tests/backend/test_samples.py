@@ -13,10 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-import os
 
 import numpy as np
 import pytest
+
+from imaging import compare_with_reference as compare  # noqa: E402 (tests/backend is on sys.path)
 
 try:
     from framegraph.backends.vulkan import Renderer, WindowTarget
@@ -32,7 +33,6 @@ from framegraph.verifier import verify_plan  # noqa: E402
 from samples import common, deferred, demo, shadow_map  # noqa: E402
 
 REFERENCE = HERE / "reference"
-ACTUAL = HERE / "actual"
 SAMPLES = {"shadow_map": shadow_map, "deferred": deferred}
 STRATEGIES = common.STRATEGIES
 SIZE = (128, 128)
@@ -41,10 +41,6 @@ SHADOW_SIZE = 512     # the references' shadow maps (smaller than the default: f
 
 # lavapipe is deterministic (same picture under every strategy, frame after frame); the slack covers
 # a rounding step on a few texels from another llvmpipe build.
-# References are lavapipe renders; another driver's float rounding (seen on the H100: up to 5 per
-# channel on noise-heavy texels) is not a synchronization error, so it gets a wider margin.
-CHANNEL_TOLERANCE = 3 if "lvp_icd" in os.environ.get("VK_DRIVER_FILES", "lvp_icd") else 8
-MAX_DIFFERING_FRACTION = 0.002
 
 
 def _load(name, path):
@@ -68,26 +64,7 @@ def verified(plans: list):
 
 
 def compare_with_reference(actual: np.ndarray, stem: str, reference: str) -> None:
-    from PIL import Image
-
-    from framegraph.backends.vulkan import save_png
-
-    path = REFERENCE / f"{reference}.png"
-    if not path.exists():
-        save_png(actual, path)
-        pytest.fail(f"no reference: wrote {path}; look at it, then commit it")
-    expected = np.asarray(Image.open(path).convert("RGBA"))
-    assert actual.shape == expected.shape, f"shape {actual.shape} != reference {expected.shape}"
-    diff = np.abs(actual.astype(np.int16) - expected.astype(np.int16)).max(axis=2)
-    differing = int((diff > CHANNEL_TOLERANCE).sum())
-    if differing > MAX_DIFFERING_FRACTION * diff.size:
-        save_png(actual, ACTUAL / f"{stem}.png")
-        heat = np.zeros_like(actual)
-        heat[..., 0] = np.clip(diff * 8, 0, 255)
-        heat[..., 3] = 255
-        save_png(heat, ACTUAL / f"{stem}.diff.png")
-        pytest.fail(f"{differing} of {diff.size} pixels differ from {path.name} by more than {CHANNEL_TOLERANCE} "
-                    f"(max {int(diff.max())}); wrote {ACTUAL / (stem + '.png')} and its .diff.png")
+    compare(actual, REFERENCE / f"{reference}.png", stem, tolerance=3, max_fraction=0.002)
 
 
 def render(ctx, name, *, strategy="batched", frames=3, plans=None, **params):
