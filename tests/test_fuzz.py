@@ -17,12 +17,13 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 SLOW = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def check_all(fg, device, concurrent=False, reorder=False):
+def check_all(fg, device, concurrent=False, reorder=False, across=False):
     graph = fg.graph()
     assert load_graph(dump_graph(graph)) == graph
     for strategy in STRATEGIES:
         plan = compile(graph, device=device, options=CompileOptions(strategy=strategy, reorder=reorder,
-                                                                   concurrent_sharing=concurrent))
+                                                                   concurrent_sharing=concurrent,
+                                                                   alias_across_queues=across))
         d = json.loads(plan.to_json())
         problems = [str(p) for p in verify_plan(d)] + check_plan_against_graph(graph, d)
         if problems:   # keep the reproducer: python -m framegraph compile/verify reads it
@@ -48,6 +49,12 @@ def test_fuzz_three_queues_discrete(fg):
 @given(frame_graphs())
 def test_fuzz_three_queues_concurrent_sharing(fg):
     check_all(fg, "discrete", concurrent=True)
+
+
+@FAST
+@given(frame_graphs())
+def test_fuzz_three_queues_aliasing_across_queues(fg):
+    check_all(fg, "discrete", across=True)
 
 
 @FAST

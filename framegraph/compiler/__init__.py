@@ -13,7 +13,7 @@ from ..plan import Plan
 from ..profiles import resolve_profile
 from .assemble import assemble_plan
 from .cull import cull
-from .lifetimes import lifetimes
+from .lifetimes import lifetimes, widen_across_queues
 from .options import CompileOptions
 from .order import order_passes
 from .placement import overlapping_predecessors, place
@@ -52,10 +52,21 @@ def _compile(graph: Graph, options: CompileOptions, profile, memory_requirements
     culled = cull(resolved) if options.cull else None
     order = order_passes(resolved, culled, options)
     streams = assign_streams(resolved, order, profile)
-    lts, first_discards = lifetimes(resolved, order)
+    lts, first_discards = lifetimes(resolved, order, streams.stream_of)
+    if options.alias_transients and len(streams.names) > 1 and not options.alias_across_queues:
+        lts = _widen_lifetimes(resolved, order, streams, options, lts)
     placed = place(resolved, lts, first_discards, policy=options.placement if options.alias_transients else "none",
                    profile=profile, memory_requirements=memory_requirements)
     alias_preds = overlapping_predecessors(placed, {lt.resource: lt for lt in lts})
     tracked = track(resolved, order, streams.stream_of, streams.family_of, options.concurrent_sharing, alias_preds)
     submits = SubmitBuilder(resolved, tracked, options.strategy, streams.names, order)
     return assemble_plan(resolved, culled, order, streams, placed, submits, options, profile)
+
+
+def _widen_lifetimes(resolved, order, streams, options, lts):
+    """With several queues, a first alias-free pass finds which semaphore waits the frame has
+    anyway; lifetimes widen to them, so aliasing adds no cross-queue wait of its own."""
+    pre = track(resolved, order, streams.stream_of, streams.family_of, options.concurrent_sharing, None)
+    builder = SubmitBuilder(resolved, pre, options.strategy, streams.names, order)
+    submits = builder.build()
+    return widen_across_queues(lts, submits, builder.pos_submit, streams.names, len(order))

@@ -1,9 +1,11 @@
 """Stage: lifetimes of transient resources over the compiled order (first and last use), and the
 lower bound on their memory: the largest sum of live transient sizes at any point of the order.
 
-Across queues the compiler does not widen intervals: when an aliased resource's previous occupant
-was last used on another queue, the tracker orders the new occupant's first use after it with a
-semaphore wait, so the placement stays valid by construction.
+Across queues, a resource is free for an occupant on another queue only once that queue has waited
+(through the frame's semaphores) for its last use there: `widen_across_queues` records, per queue,
+the last position at which the resource still counts as live, from the submits of a first,
+alias-free compile. Placement then never creates a semaphore wait the frame did not already have
+(the tracker still orders every aliasing dependency, so a plan stays valid either way).
 """
 from __future__ import annotations
 
@@ -18,24 +20,96 @@ class Lifetime:
     first: int     # order position of first use
     last: int      # order position of last use
     size: int      # estimated bytes (placement may use the device's real size)
+    first_stream: str = ""
+    last_by_stream: tuple = ()   # ((stream, last position on it), ...)
+    free_after: tuple = ()       # ((stream, position), ...): live until then for occupants on that stream
+
+    def live_until(self, stream: str) -> int:
+        """The last position at which this resource still occupies memory for an occupant whose
+        first use is on `stream` (its last use, unless widened across queues)."""
+        for s, pos in self.free_after:
+            if s == stream:
+                return pos
+        return self.last
 
 
-def lifetimes(rg: ResolvedGraph, order: tuple[int, ...]) -> tuple[tuple[Lifetime, ...], dict]:
+def lifetimes(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict | None = None
+              ) -> tuple[tuple[Lifetime, ...], dict]:
     """Lifetimes of transients, and for each whether its first pass overwrites it entirely."""
     first: dict[int, int] = {}
     last: dict[int, int] = {}
+    first_stream: dict[int, str] = {}
+    last_by_stream: dict[int, dict] = {}
     first_discards: dict[int, bool] = {}
     for pos, p_index in enumerate(order):
-        for a in rg.passes[p_index].accesses:
+        p = rg.passes[p_index]
+        stream = stream_of[p.queue] if stream_of else ""
+        for a in p.accesses:
+            first_stream.setdefault(a.resource, stream)
+            last_by_stream.setdefault(a.resource, {})[stream] = pos
             if a.resource not in first:
                 first[a.resource] = pos
                 first_discards[a.resource] = True
             if first[a.resource] == pos and not (a.discard and len(a.units) == rg.resources[a.resource].unit_count):
                 first_discards[a.resource] = False
             last[a.resource] = pos
-    lts = tuple(Lifetime(r, first[r], last[r], rg.resources[r].decl.desc.byte_size_estimate())
+    lts = tuple(Lifetime(r, first[r], last[r], rg.resources[r].decl.desc.byte_size_estimate(), first_stream[r],
+                         tuple(last_by_stream[r].items()))
                 for r in sorted(first) if rg.resources[r].decl.transient)
     return lts, first_discards
+
+
+def queue_clocks(submits) -> dict:
+    """For each submit (queue, signal value): the highest value of every other queue it is ordered
+    after through semaphore waits, transitively (a vector clock). Stage masks are ignored: enough
+    to know which work a queue has already waited for."""
+    clocks: dict = {}
+    latest: dict = {}
+    for s in submits:
+        clock = dict(clocks.get((s.queue, latest[s.queue]), {})) if s.queue in latest else {}
+        for w in s.waits:
+            if w.queue is None:
+                continue
+            for q, v in clocks.get((w.queue, w.value), {}).items():
+                clock[q] = max(clock.get(q, 0), v)
+            clock[w.queue] = max(clock.get(w.queue, 0), w.value)
+        clocks[(s.queue, s.signal_value)] = clock
+        latest[s.queue] = s.signal_value
+    return clocks
+
+
+def widen_across_queues(lts: tuple[Lifetime, ...], submits, pos_submit: dict, streams: list[str],
+                        n_positions: int) -> tuple[Lifetime, ...]:
+    """Each lifetime's `free_after` per queue: for an occupant on queue B, the resource is live until
+    the position before B's first pass whose submit has waited for the resource's last use on every
+    other queue (or to the end of the frame when B never waits)."""
+    from dataclasses import replace
+
+    clocks = queue_clocks(submits)
+    # Per queue: its passes' positions in order, with the submit value each belongs to.
+    passes_on: dict[str, list[tuple[int, int]]] = {s: [] for s in streams}
+    for pos, (stream, index) in sorted(pos_submit.items()):
+        passes_on.setdefault(stream, []).append((pos, index + 1))
+    out = []
+    for lt in lts:
+        used = dict(lt.last_by_stream)
+        if len(streams) < 2:
+            out.append(lt)
+            continue
+        free = []
+        for b in streams:
+            until = lt.last
+            for a, last_pos in used.items():
+                if a == b:
+                    until = max(until, last_pos)
+                    continue
+                value = pos_submit[last_pos][1] + 1
+                ordered = next((pos for pos, v in passes_on.get(b, ())
+                                if pos > last_pos and clocks.get((b, v), {}).get(a, 0) >= value), None)
+                until = max(until, (ordered - 1) if ordered is not None else n_positions)
+            free.append((b, until))
+        out.append(replace(lt, free_after=tuple(free)))
+    return tuple(out)
 
 
 def memory_lower_bound(lts: tuple[Lifetime, ...], sizes: dict | None = None) -> int:

@@ -14,6 +14,8 @@ class CompileOptions:
     reorder: bool = False             # move independent passes to widen producer→consumer gaps
     alias_transients: bool = True     # place transients in shared heaps when lifetimes allow
     placement: str = "auto"           # auto | best_fit | first_fit (auto keeps the smaller)
+    alias_across_queues: bool = False # also share memory between queues nothing orders yet: saves
+                                      # memory, but the compiler must add semaphore waits for it
     concurrent_sharing: bool = False  # VK_SHARING_MODE_CONCURRENT instead of ownership transfers
     cull: bool = True
 

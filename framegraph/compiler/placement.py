@@ -66,6 +66,16 @@ def aliasable(rg: ResolvedGraph, lt: Lifetime, first_access_discards: bool) -> b
     return rg.resources[lt.resource].is_image or first_access_discards
 
 
+def _span_end(lt: Lifetime) -> int:
+    return max([lt.last] + [pos for _s, pos in lt.free_after])
+
+
+def _disjoint(a: Lifetime, b: Lifetime) -> bool:
+    """May `a` and `b` share memory: is one free, on the queue where the other starts, before the
+    other's first use?"""
+    return a.live_until(b.first_stream) < b.first or b.live_until(a.first_stream) < a.first
+
+
 def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
     """Place `items` in order at the lowest aligned offset not overlapping any placed resource
     whose lifetime intersects; returns offsets and the heap size. Placed resources are indexed by
@@ -78,13 +88,12 @@ def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
         lt = lts_by_r[r]
         seen = set()
         busy = []
-        for b in range(lt.first // bucket_width, lt.last // bucket_width + 1):
+        for b in range(lt.first // bucket_width, _span_end(lt) // bucket_width + 1):
             for q, o, e in buckets.get(b, ()):
                 if q in seen:
                     continue
                 seen.add(q)
-                qlt = lts_by_r[q]
-                if not (qlt.last < lt.first or lt.last < qlt.first):
+                if not _disjoint(lts_by_r[q], lt):
                     busy.append((o, e))
         busy.sort()
         offset = 0
@@ -95,7 +104,7 @@ def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
         offset = _align(offset, align_of[r])
         offsets[r] = offset
         entry = (r, offset, offset + sizes[r])
-        for b in range(lt.first // bucket_width, lt.last // bucket_width + 1):
+        for b in range(lt.first // bucket_width, _span_end(lt) // bucket_width + 1):
             buckets.setdefault(b, []).append(entry)
         top = max(top, offset + sizes[r])
     return offsets, top

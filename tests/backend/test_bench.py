@@ -151,7 +151,9 @@ def test_async_compute_on_a_discrete_profile_transfers_ownership():
     assert bench.plan_counts(compile_variant(compute_queue="compute", concurrent=True))["ownership_barriers"] == 0
     first = compile_variant(compute_queue="compute", compute_first=True)
     shade = next(s for s in first.submits if any(getattr(c, "pass_name", None) == "shade" for c in s.commands))
-    assert [w for w in shade.waits if w.queue == "compute"], "aliased over field: shade waits for compute"
+    # Declared first, the compute passes' transients could share memory with `scene`; lifetimes widen
+    # to the semaphores the frame already has, so aliasing does not make shade wait for compute.
+    assert not [w for w in shade.waits if w.queue == "compute"], "aliasing serialised the queues"
 
 
 def test_bench_cli_writes_json_and_png(vk_context, tmp_path, capsys):
