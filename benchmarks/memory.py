@@ -53,17 +53,24 @@ GOAL_SAVING = 0.40
 
 
 def build_deferred_post(width: int = 1920, height: int = 1080, *, cascades: int = 4, shadow_size: int = 2048,
-                        bloom_mips: int = 5) -> FrameGraph:
-    """A deferred renderer with post-processing, as a game frame would declare it."""
-    fg = FrameGraph("deferred_post")
+                        bloom_mips: int = 5, shadow_mask: bool = False) -> FrameGraph:
+    """A realistic deferred + post-processing frame (22 passes with the defaults): cascaded shadows,
+    G-buffer, SSAO + blur on the compute queue, lighting, forward, bloom down/up over mips,
+    tonemap, FXAA, UI. With `shadow_mask`, each cascade renders its own shadow map and projects it
+    into a screen-space mask (R8) right away, so the shadow maps no longer live until lighting."""
+    fg = FrameGraph("deferred_post_shadow_mask" if shadow_mask else "deferred_post")
     swap = fg.import_image("swapchain", format="B8G8R8A8_SRGB", extent=(width, height), swapchain=True)
     lights = fg.create_buffer("lights", size=64 * 1024)
     camera = fg.create_buffer("camera", size=4 * 1024)
-    shadow = fg.create_image("shadow_map", format="D32_SFLOAT", extent=(shadow_size, shadow_size), layers=cascades)
+    if not shadow_mask:
+        shadow = fg.create_image("shadow_map", format="D32_SFLOAT", extent=(shadow_size, shadow_size),
+                                 layers=cascades)
     albedo = fg.create_image("albedo", format="R8G8B8A8_UNORM", extent=(width, height))
     normal = fg.create_image("normal", format="R16G16B16A16_SFLOAT", extent=(width, height))
     material = fg.create_image("material", format="R8G8B8A8_UNORM", extent=(width, height))
     depth = fg.create_image("depth", format="D32_SFLOAT", extent=(width, height))
+    if shadow_mask:
+        mask = fg.create_image("shadow_mask", format="R8_UNORM", extent=(width, height))
     ao = fg.create_image("ao", format="R8_UNORM", extent=(width, height))
     ao_blur = fg.create_image("ao_blurred", format="R8_UNORM", extent=(width, height))
     hdr = fg.create_image("hdr", format="R16G16B16A16_SFLOAT", extent=(width, height))
@@ -73,16 +80,28 @@ def build_deferred_post(width: int = 1920, height: int = 1080, *, cascades: int 
     with fg.add_pass("upload", queue="transfer") as p:
         lights = p.writes(lights, "transfer_write", discard=True)
         camera = p.writes(camera, "transfer_write", discard=True)
-    for c in range(cascades):
-        with fg.add_pass(f"shadow_cascade{c}") as p:
-            p.reads(camera, "vertex_shader_read_uniform")
-            shadow = p.writes(shadow, "depth_attachment_write", layers=(c, 1), discard=True)
+    if not shadow_mask:
+        for c in range(cascades):
+            with fg.add_pass(f"shadow_cascade{c}") as p:
+                p.reads(camera, "vertex_shader_read_uniform")
+                shadow = p.writes(shadow, "depth_attachment_write", layers=(c, 1), discard=True)
     with fg.add_pass("gbuffer") as p:
         p.reads(camera, "vertex_shader_read_uniform")
         albedo = p.writes(albedo, "color_attachment_write", discard=True)
         normal = p.writes(normal, "color_attachment_write", discard=True)
         material = p.writes(material, "color_attachment_write", discard=True)
         depth = p.writes(depth, "depth_attachment_write", discard=True)
+    if shadow_mask:
+        for c in range(cascades):
+            cascade = fg.create_image(f"shadow_cascade{c}", format="D32_SFLOAT", extent=(shadow_size, shadow_size))
+            with fg.add_pass(f"shadow_cascade{c}") as p:
+                p.reads(camera, "vertex_shader_read_uniform")
+                cascade = p.writes(cascade, "depth_attachment_write", discard=True)
+            with fg.add_pass(f"shadow_project{c}") as p:
+                p.reads(cascade, "fragment_shader_read_sampled")
+                p.reads(depth, "fragment_shader_read_sampled")
+                mask = p.writes(mask, "color_attachment_write", discard=True) if c == 0 else \
+                    p.writes(mask, "color_attachment_read_write")
     with fg.add_pass("ssao", queue="compute") as p:
         p.reads(depth, "compute_shader_read_sampled")
         p.reads(normal, "compute_shader_read_sampled")
@@ -93,7 +112,7 @@ def build_deferred_post(width: int = 1920, height: int = 1080, *, cascades: int 
         p.reads(depth, "compute_shader_read_sampled")
         ao_blur = p.writes(ao_blur, "compute_shader_write_storage", discard=True)
     with fg.add_pass("lighting") as p:
-        for image in (albedo, normal, material, depth, ao_blur, shadow):
+        for image in (albedo, normal, material, depth, ao_blur, mask if shadow_mask else shadow):
             p.reads(image, "fragment_shader_read_sampled")
         p.reads(lights, "fragment_shader_read_uniform")
         p.reads(camera, "fragment_shader_read_uniform")
@@ -128,87 +147,9 @@ def build_deferred_post(width: int = 1920, height: int = 1080, *, cascades: int 
     return fg
 
 
-def build_deferred_post_shadow_mask(width: int = 1920, height: int = 1080, *, cascades: int = 4,
-                                    shadow_size: int = 2048, bloom_mips: int = 5) -> FrameGraph:
-    """deferred_post with per-cascade shadow projection into a screen-space mask (R8): each cascade's
-    shadow map lives from its depth pass to its projection pass only."""
-    fg = FrameGraph("deferred_post_shadow_mask")
-    swap = fg.import_image("swapchain", format="B8G8R8A8_SRGB", extent=(width, height), swapchain=True)
-    lights = fg.create_buffer("lights", size=64 * 1024)
-    camera = fg.create_buffer("camera", size=4 * 1024)
-    albedo = fg.create_image("albedo", format="R8G8B8A8_UNORM", extent=(width, height))
-    normal = fg.create_image("normal", format="R16G16B16A16_SFLOAT", extent=(width, height))
-    material = fg.create_image("material", format="R8G8B8A8_UNORM", extent=(width, height))
-    depth = fg.create_image("depth", format="D32_SFLOAT", extent=(width, height))
-    mask = fg.create_image("shadow_mask", format="R8_UNORM", extent=(width, height))
-    ao = fg.create_image("ao", format="R8_UNORM", extent=(width, height))
-    ao_blur = fg.create_image("ao_blurred", format="R8_UNORM", extent=(width, height))
-    hdr = fg.create_image("hdr", format="R16G16B16A16_SFLOAT", extent=(width, height))
-    bloom = fg.create_image("bloom", format="R16G16B16A16_SFLOAT", extent=(width // 2, height // 2), mips=bloom_mips)
-    ldr = fg.create_image("ldr", format="R8G8B8A8_UNORM", extent=(width, height))
-
-    with fg.add_pass("upload", queue="transfer") as p:
-        lights = p.writes(lights, "transfer_write", discard=True)
-        camera = p.writes(camera, "transfer_write", discard=True)
-    with fg.add_pass("gbuffer") as p:
-        p.reads(camera, "vertex_shader_read_uniform")
-        albedo = p.writes(albedo, "color_attachment_write", discard=True)
-        normal = p.writes(normal, "color_attachment_write", discard=True)
-        material = p.writes(material, "color_attachment_write", discard=True)
-        depth = p.writes(depth, "depth_attachment_write", discard=True)
-    for c in range(cascades):
-        shadow = fg.create_image(f"shadow_cascade{c}", format="D32_SFLOAT", extent=(shadow_size, shadow_size))
-        with fg.add_pass(f"shadow_cascade{c}") as p:
-            p.reads(camera, "vertex_shader_read_uniform")
-            shadow = p.writes(shadow, "depth_attachment_write", discard=True)
-        with fg.add_pass(f"shadow_project{c}") as p:
-            p.reads(shadow, "fragment_shader_read_sampled")
-            p.reads(depth, "fragment_shader_read_sampled")
-            mask = p.writes(mask, "color_attachment_write", discard=True) if c == 0 else \
-                p.writes(mask, "color_attachment_read_write")
-    with fg.add_pass("ssao", queue="compute") as p:
-        p.reads(depth, "compute_shader_read_sampled")
-        p.reads(normal, "compute_shader_read_sampled")
-        p.reads(camera, "compute_shader_read_uniform")
-        ao = p.writes(ao, "compute_shader_write_storage", discard=True)
-    with fg.add_pass("ssao_blur", queue="compute") as p:
-        p.reads(ao, "compute_shader_read_sampled")
-        p.reads(depth, "compute_shader_read_sampled")
-        ao_blur = p.writes(ao_blur, "compute_shader_write_storage", discard=True)
-    with fg.add_pass("lighting") as p:
-        for image in (albedo, normal, material, depth, ao_blur, mask):
-            p.reads(image, "fragment_shader_read_sampled")
-        p.reads(lights, "fragment_shader_read_uniform")
-        p.reads(camera, "fragment_shader_read_uniform")
-        hdr = p.writes(hdr, "color_attachment_write", discard=True)
-    with fg.add_pass("forward") as p:
-        p.reads(depth, "depth_attachment_read")
-        p.reads(lights, "fragment_shader_read_uniform")
-        p.reads(camera, "vertex_shader_read_uniform")
-        hdr = p.writes(hdr, "color_attachment_read_write")
-    with fg.add_pass("bloom_prefilter") as p:
-        p.reads(hdr, "fragment_shader_read_sampled")
-        bloom = p.writes(bloom, "color_attachment_write", mips=(0, 1), discard=True)
-    for m in range(1, bloom_mips):
-        with fg.add_pass(f"bloom_down{m}") as p:
-            p.reads(bloom, "fragment_shader_read_sampled", mips=(m - 1, 1))
-            bloom = p.writes(bloom, "color_attachment_write", mips=(m, 1), discard=True)
-    for m in range(bloom_mips - 2, -1, -1):
-        with fg.add_pass(f"bloom_up{m}") as p:
-            p.reads(bloom, "fragment_shader_read_sampled", mips=(m + 1, 1))
-            bloom = p.writes(bloom, "color_attachment_read_write", mips=(m, 1))
-    with fg.add_pass("tonemap") as p:
-        p.reads(hdr, "fragment_shader_read_sampled")
-        p.reads(bloom, "fragment_shader_read_sampled", mips=(0, 1))
-        ldr = p.writes(ldr, "color_attachment_write", discard=True)
-    with fg.add_pass("fxaa") as p:
-        p.reads(ldr, "fragment_shader_read_sampled")
-        swap = p.writes(swap, "color_attachment_write", discard=True)
-    with fg.add_pass("ui") as p:
-        p.reads(camera, "vertex_shader_read_uniform")
-        swap = p.writes(swap, "color_attachment_read_write")
-    fg.output(swap)
-    return fg
+def build_deferred_post_shadow_mask(width: int = 1920, height: int = 1080, **kw) -> FrameGraph:
+    """deferred_post with per-cascade shadow projection into a screen-space mask (the what-if)."""
+    return build_deferred_post(width, height, shadow_mask=True, **kw)
 
 
 def sample_graphs(width: int, height: int) -> dict:
