@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import support  # tests/backend is on sys.path (not a package)
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
@@ -37,9 +39,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _unavailable(reason: str):
-    if EXPECT_LAVAPIPE:
-        pytest.fail(f"Vulkan is required here (CI or FRAMEGRAPH_EXPECT_LAVAPIPE=1) but {reason}", pytrace=False)
-    pytest.skip(f"no usable Vulkan: {reason}")
+    support.unavailable(f"no usable Vulkan: {reason}")
 
 
 def _format(records) -> str:

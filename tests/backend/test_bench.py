@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import support  # tests/backend is on sys.path (not a package)
+
 try:
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 import framegraph
 from framegraph import bench

@@ -14,13 +14,15 @@ import dataclasses
 import numpy as np
 import pytest
 
+import support  # tests/backend is on sys.path (not a package)
+
 try:
     import vulkan as vk
     from vulkan import lib
 
     from framegraph.backends.vulkan import OffscreenTarget, Renderer, frames as frames_mod
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 import framegraph
 from framegraph.plan import BarrierCmd

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imaging import compare_with_reference as compare  # noqa: E402 (tests/backend is on sys.path)
+import support  # tests/backend is on sys.path (not a package)
+
 
 try:
     from framegraph.backends import vulkan as backend  # noqa: F401
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -50,7 +51,7 @@ def verified(plans: list):
 
 
 def compare_with_reference(actual: np.ndarray, reference_path: Path, stem: str) -> None:
-    compare(actual, reference_path, stem, tolerance=2, max_fraction=0.005)
+    support.compare_with_reference(actual, reference_path, stem, tolerance=2, max_fraction=0.005)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,18 @@ binding checks against the declared accesses, and that the recorded barriers are
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import support  # tests/backend is on sys.path (not a package)
+
 try:
     import vulkan as vk
     from framegraph.backends.vulkan import OffscreenTarget, Renderer, frames as frames_mod
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 import framegraph
 from framegraph import FrameGraphError
@@ -25,15 +25,8 @@ HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference" / "multipass.png"
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-helpers = _load("framegraph_test_exec_multipass", HERE / "test_exec_multipass.py")
+helpers = support.load_module("framegraph_test_exec_multipass", HERE / "test_exec_multipass.py")
 
 
 @pytest.fixture(scope="module")

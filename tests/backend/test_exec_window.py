@@ -3,47 +3,37 @@ once (the swapchain is recreated and the frame recompiled at the new size), and 
 window is the same picture the offscreen target reads back."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import struct
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import support  # tests/backend is on sys.path (not a package)
+
 try:
     from framegraph.backends.vulkan import Renderer, WindowTarget
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 HERE = Path(__file__).resolve().parent
 ACTUAL = HERE / "actual"
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-helpers = _load("framegraph_test_exec_multipass", HERE / "test_exec_multipass.py")
+helpers = support.load_module("framegraph_test_exec_multipass", HERE / "test_exec_multipass.py")
 
 
 @pytest.fixture(scope="module")
-def xvfb(expect_lavapipe):
+def xvfb():
     """A private X server (Debian: xvfb, x11-apps for xwd); DISPLAY points at it while the module runs."""
     missing = [tool for tool in ("Xvfb", "xwd") if shutil.which(tool) is None]
     if missing:
-        if expect_lavapipe:
-            pytest.fail(f"{', '.join(missing)} required here (CI or FRAMEGRAPH_EXPECT_LAVAPIPE=1): "
-                        "apt-get install xvfb x11-apps")
-        pytest.skip(f"{', '.join(missing)} not installed")
+        support.unavailable(f"{', '.join(missing)} not installed (apt-get install xvfb x11-apps)")
     read, write = os.pipe()
     # -noreset: by default the server resets when its last client leaves (between two windows, after
     # xwd), and a reset server that chose its display with -displayfd while lower numbers were taken

@@ -8,7 +8,6 @@ frames ran); regenerate one by deleting it and running the test, then look at it
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -17,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imaging import compare_with_reference as compare  # noqa: E402 (tests/backend is on sys.path)
+import support  # tests/backend is on sys.path (not a package)
+
 
 try:
     from framegraph.backends.vulkan import Renderer, WindowTarget
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -43,15 +43,8 @@ SHADOW_SIZE = 512     # the references' shadow maps (smaller than the default: f
 # a rounding step on a few texels from another llvmpipe build.
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-window = _load("framegraph_test_exec_window_for_samples", HERE / "test_exec_window.py")
+window = support.load_module("framegraph_test_exec_window_for_samples", HERE / "test_exec_window.py")
 xvfb = window.xvfb          # the module-scoped private X server fixture
 
 
@@ -64,7 +57,7 @@ def verified(plans: list):
 
 
 def compare_with_reference(actual: np.ndarray, stem: str, reference: str) -> None:
-    compare(actual, REFERENCE / f"{reference}.png", stem, tolerance=3, max_fraction=0.002)
+    support.compare_with_reference(actual, REFERENCE / f"{reference}.png", stem, tolerance=3, max_fraction=0.002)
 
 
 def render(ctx, name, *, strategy="batched", frames=3, plans=None, **params):

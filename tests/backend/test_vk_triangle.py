@@ -4,46 +4,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+
+import support  # tests/backend is on sys.path (not a package)
 
 try:
     from framegraph.backends import vulkan as backend  # noqa: F401
 except (ImportError, OSError) as error:
-    pytest.skip(f"no Vulkan loader: {error}", allow_module_level=True)
+    support.unavailable(f"the Vulkan loader is missing: {error}")
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference" / "triangle.png"
-ACTUAL = HERE / "actual"
-
-# Rasterisers may differ by a rounding step in interpolation and on a few edge pixels.
-CHANNEL_TOLERANCE = 2
-MAX_DIFFERING_FRACTION = 0.005
-
-
-def compare_with_reference(actual: np.ndarray, reference_path: Path, save_png) -> None:
-    from PIL import Image
-
-    expected = np.asarray(Image.open(reference_path).convert("RGBA"))
-    assert actual.shape == expected.shape, f"shape {actual.shape} != reference {expected.shape}"
-    diff = np.abs(actual.astype(np.int16) - expected.astype(np.int16)).max(axis=2)
-    differing = int((diff > CHANNEL_TOLERANCE).sum())
-    if differing > MAX_DIFFERING_FRACTION * diff.size:
-        stem = reference_path.stem
-        save_png(actual, ACTUAL / f"{stem}.png")
-        heat = np.zeros_like(actual)
-        heat[..., 0] = np.clip(diff * 8, 0, 255)
-        heat[..., 3] = 255
-        save_png(heat, ACTUAL / f"{stem}.diff.png")
-        pytest.fail(f"{differing} of {diff.size} pixels differ by more than {CHANNEL_TOLERANCE} "
-                    f"(max {int(diff.max())}); wrote {ACTUAL / (stem + '.png')} and its .diff.png")
-
-
 def test_triangle_matches_reference(vk_context, triangle_sample):
     before = vk_context.live_objects()
     pixels = triangle_sample.render(width=64, height=64, ctx=vk_context)
     assert pixels.shape == (64, 64, 4) and pixels.dtype == np.uint8
     assert vk_context.live_objects() == before, "render() must destroy what it created"
-    compare_with_reference(pixels, REFERENCE, triangle_sample.save_png)
+    # Rasterisers may differ by a rounding step in interpolation and on a few edge pixels.
+    support.compare_with_reference(pixels, REFERENCE, "triangle", tolerance=2, max_fraction=0.005)
 
 
 def test_triangle_corners_and_vertices(vk_context, triangle_sample):

@@ -1,8 +1,11 @@
-"""Reference-image comparison shared by the backend tests: on a mismatch, write the actual image
-and a red heat map of the difference next to the references (tests/backend/actual/)."""
+"""What the backend tests share: one rule for missing prerequisites (an error where Vulkan is
+expected, a skip elsewhere), loading a sibling test module, and reference-image comparison that
+writes the actual image and a red heat map of the difference to tests/backend/actual/."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,24 @@ ACTUAL = HERE / "actual"
 # References are lavapipe renders; another driver's float rounding (seen on the H100: up to 5 per
 # channel on noise-heavy texels) is not a synchronization error, so it gets a wider margin.
 ON_LAVAPIPE = "lvp_icd" in os.environ.get("VK_DRIVER_FILES", "lvp_icd")
+# Where Vulkan must work (CI, or ./dev.sh test): nothing it needs may be skipped, a skip is not a pass.
+EXPECT_VULKAN = bool(os.environ.get("CI")) or os.environ.get("FRAMEGRAPH_EXPECT_LAVAPIPE") == "1"
+
+
+def unavailable(reason: str):
+    """A prerequisite is missing: fail where Vulkan is expected, skip (the test or module) elsewhere."""
+    if EXPECT_VULKAN:
+        pytest.fail(f"required here (CI or FRAMEGRAPH_EXPECT_LAVAPIPE=1) but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def load_module(name: str, path: Path):
+    """Import a sibling test module by path (tests/backend is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def compare_with_reference(actual: np.ndarray, reference: Path, stem: str, *, tolerance: int,
