@@ -66,18 +66,9 @@ def render_offscreen(ctx, *, frames: int = 5, size=(64, 64), strategy: str = "ba
                      each_frame=None, profile=None):
     """Render `frames` frames offscreen; returns the list of read-back HxWx4 arrays (one per frame
     when `each_frame` is true, else only the last) and the renderer's GPU times."""
-    images = []
-    target = OffscreenTarget(*size, format=FORMAT)
-    with Renderer(ctx, target, strategy=strategy, on_compile=on_compile, profile=profile) as renderer:
-        for _ in range(frames):
-            renderer.render(build)
-            if each_frame:
-                images.append(target.read())
-        if not each_frame:
-            images.append(target.read())
-        renderer.wait()
-        times = dict(renderer.last_gpu_times_ms)
-    return images, times
+    from samples.common import render_offscreen as render
+    return render(ctx, build, size=size, frames=frames, strategy=strategy, on_compile=on_compile, profile=profile,
+                  each_frame=bool(each_frame))
 
 
 def _size(text: str) -> tuple[int, int]:
