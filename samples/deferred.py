@@ -1,19 +1,31 @@
-"""Deferred sample: G-buffer, shadow map, async-compute SSAO, 64 coloured point lights, bloom, tonemap.
+"""Deferred sample: G-buffer, cascaded moon shadows in a screen-space mask, async-compute SSAO,
+64 coloured point lights, bloom, tonemap, FXAA.
 
-    upload            vertices, indices, the frame's uniforms and the lights into transient buffers
-    shadow            depth from the moon (a dim directional light)                -> shadow
-    gbuffer           albedo, normal, material, depth; the scene and one small emissive sphere per light
-    ssao              (queue="compute") ambient occlusion from depth and normals   -> ao
-    lighting          full-screen: moon with PCF shadows and AO, every point light -> hdr
-    bloom_down0..N-1  13-tap downsample: hdr -> bloom mip 0 (bright parts), mip i-1 -> mip i
-    bloom_up N-2..0   tent upsample of mip i+1 blended into mip i
-    tonemap           hdr + bloom, filmic curve, display gamma                     -> output
-    debug_view        the G-buffer in four tiles -> debug; culled unless --debug-view adds
-    debug_composite   which draws it into the output's lower right quarter
+    upload             vertices, indices, the frame's uniforms and the lights into transient buffers
+    gbuffer            albedo, normal, material, depth; the scene and one small emissive sphere per light
+    ssao               (queue="compute") ambient occlusion from depth and normals  -> ao_raw
+    ssao_blur          (queue="compute") 4x4 box that removes SSAO's rotation pattern -> ao
+    shadow_cascade<c>  depth from the moon (a dim directional light), one slice of the view
+                       -> shadow_cascade<c> (a depth image of its own per cascade)
+    shadow_project<c>  that cascade's PCF visibility for the pixels it covers       -> shadow_mask
+    lighting           full-screen: moon (from the mask) with AO, every point light -> hdr
+    bloom_down0..N-1   13-tap downsample: hdr -> bloom mip 0 (bright parts), mip i-1 -> mip i
+    bloom_up N-2..0    tent upsample of mip i+1 blended into mip i
+    tonemap            hdr + bloom, filmic curve, display gamma; luma in alpha        -> ldr
+    fxaa               edge-directed anti-aliasing                                    -> output
+    debug_view         the G-buffer in four tiles -> debug; culled unless --debug-view adds
+    debug_composite    which draws it into the output's lower right quarter
+
+Every intermediate is a transient, and the frame is shaped so that few of them live at once: each
+shadow cascade is projected into the screen-space mask right after it is drawn (as Unity's and
+Unreal's deferred paths do), so a cascade's depth map dies before the next is drawn and the lighting
+pass reads a one-byte mask instead of the maps; the raw AO dies at its blur; the G-buffer dies at
+lighting, and the post chain (bloom, ldr) reuses its memory. With aliasing on (the default), the
+compiler places them in shared heaps (`python -m framegraph compile` prints the savings).
 
 The bloom chain runs over the mips of one image: each pass reads one mip and writes the next, so its
 barriers name single mips (mip-granular barriers). SSAO runs on the compute queue while the
-graphics queue draws the shadow map; the lighting pass waits for both.
+graphics queue draws the shadow cascades; the lighting pass waits for both.
 Run: python samples/deferred.py [--size WxH] [--frames N] [--strategy S] [--window] [--out PNG]
      [--debug-view] [--lights N]
 """
@@ -36,10 +48,15 @@ MATERIAL_FORMAT = "R8G8B8A8_UNORM"
 DEPTH_FORMAT = "D32_SFLOAT"
 HDR_FORMAT = "R16G16B16A16_SFLOAT"
 AO_FORMAT = "R8G8B8A8_UNORM"           # rgba8: storage, sampling and linear filtering are all mandatory
+SHADOW_MASK_FORMAT = "R8_UNORM"        # r8: colour attachment and sampling are mandatory
+LDR_FORMAT = "R8G8B8A8_UNORM"
 DEBUG_FORMAT = "R8G8B8A8_UNORM"
 MOON_DIR = (0.45, 0.8, -0.35)
 MOON_COLOR = (0.55, 0.65, 1.0)
-MARKER_RADIUS = 0.3 
+MOON_SPLITS = (0.1, 12.0, 40.0)        # view distances where the two cascades begin and end
+MOON_NORMAL_OFFSETS = (0.04, 0.08)     # per cascade, world units: against acne
+SHADOW_SIZE = 2048                     # texels per cascade side (the tests use smaller maps)
+MARKER_RADIUS = 0.3
 BLOOM_MIPS = 5
 BLOOM_THRESHOLD = (1.0, 0.5)           # threshold, soft knee
 BLOOM_UP_WEIGHT = 0.65                 # how much of the wider blur each up pass takes
@@ -72,7 +89,7 @@ def bloom_mips(width: int, height: int) -> int:
     return max(1, min(BLOOM_MIPS, int(math.log2(max(smallest, 4))) - 1))
 
 
-def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size: int = 1024,
+def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE,
           camera: common.Camera | None = None, time: float | None = None):
     """Declare one frame into `fg`; returns the final handle of `frame.output`."""
     width, height = frame.extent
@@ -80,16 +97,13 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
     sc = common.scene()
     camera = camera or common.Camera()
     t = common.frame_time(frame, time)
-    cascade = common.cascade_matrices(camera, aspect, MOON_DIR, splits=(0.1, 40.0), resolution=shadow_size)
+    cascades = common.cascade_matrices(camera, aspect, MOON_DIR, splits=MOON_SPLITS, resolution=shadow_size)
     uniforms = common.frame_uniforms(camera, aspect, sun_dir=MOON_DIR, sun_color=MOON_COLOR, sun_intensity=0.4,
-                                     ambient=0.3, cascades=cascade, shadow_size=shadow_size,
-                                     normal_offsets=(0.06, 0.06), light_count=lights, time=t)
+                                     ambient=0.3, cascades=cascades, shadow_size=shadow_size,
+                                     normal_offsets=MOON_NORMAL_OFFSETS, light_count=lights, time=t)
     # A buffer has at least one light's bytes; the shaders read `lights` of them.
     buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(),
                                          "frame": uniforms, "lights": light_data(max(1, lights), t).tobytes()})
-
-    shadow = fg.create_image("shadow", format=shadow_map.SHADOW_FORMAT, extent=(shadow_size, shadow_size))
-    shadow = shadow_map.shadow_pass(fg, "shadow", sc, buffers, shadow, 0)
 
     # G-buffer: the scene's instances, then the light markers (instanced, positions from the lights).
     albedo = fg.create_image("albedo", format=ALBEDO_FORMAT, extent=(width, height))
@@ -116,19 +130,18 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
                                  bindings={0: "vertices", 1: "frame", 3: "lights"}, push=[MARKER_RADIUS])
         p.execute(gbuffer)
 
-    ao = fg.create_image("ao", format=AO_FORMAT, extent=(width, height))
-    with fg.add_pass("ssao", queue="compute") as p:
-        p.reads(depth, "compute_shader_read_sampled")
-        p.reads(normal, "compute_shader_read_sampled")
-        p.reads(buffers["frame"], "compute_shader_read_uniform")
-        ao = p.writes(ao, "compute_shader_write_storage", discard=True)
-        p.execute(lambda ctx: ctx.dispatch_threads(
-            width, height, pipeline=ctx.compute_pipeline("ssao.comp"), push=list(SSAO),
-            bindings={0: ("depth", "nearest"), 1: ("normal", "nearest"), 2: "ao", 3: "frame"}))
+    ao = _ssao(fg, depth, normal, buffers["frame"], width, height)
+
+    shadow_mask = fg.create_image("shadow_mask", format=SHADOW_MASK_FORMAT, extent=(width, height))
+    for c in range(len(cascades)):
+        cascade = fg.create_image(f"shadow_cascade{c}", format=shadow_map.SHADOW_FORMAT,
+                                  extent=(shadow_size, shadow_size))
+        cascade = shadow_map.shadow_pass(fg, f"shadow_cascade{c}", sc, buffers, cascade, c, layer=0)
+        shadow_mask = _project_cascade(fg, c, cascade, depth, normal, buffers["frame"], shadow_mask)
 
     hdr = fg.create_image("hdr", format=HDR_FORMAT, extent=(width, height))
     with fg.add_pass("lighting") as p:
-        for image in (albedo, normal, material, depth, ao, shadow):
+        for image in (albedo, normal, material, depth, ao, shadow_mask):
             p.reads(image, "fragment_shader_read_sampled")
         p.reads(buffers["lights"], "fragment_shader_read_storage")
         p.reads(buffers["frame"], "fragment_shader_read_uniform")
@@ -138,15 +151,17 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
             with ctx.rendering():
                 ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "deferred_light.frag"), bindings={
                     0: ("albedo", "nearest"), 1: ("normal", "nearest"), 2: ("material", "nearest"),
-                    3: ("depth", "nearest"), 4: "ao", 5: ("shadow", "shadow"), 6: "lights", 7: "frame"})
+                    3: ("depth", "nearest"), 4: ("ao", "nearest"), 5: ("shadow_mask", "nearest"),
+                    6: "lights", 7: "frame"})
         p.execute(lighting)
 
     bloom = _bloom(fg, hdr, width, height)
 
+    ldr = fg.create_image("ldr", format=LDR_FORMAT, extent=(width, height))
     with fg.add_pass("tonemap") as p:
         p.reads(hdr, "fragment_shader_read_sampled")
         p.reads(bloom, "fragment_shader_read_sampled", mips=(0, 1))
-        out = p.writes(frame.output, "color_attachment_write", discard=True)
+        ldr = p.writes(ldr, "color_attachment_write", discard=True)
 
         def tonemap(ctx):
             with ctx.rendering():
@@ -154,17 +169,22 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
                          bindings={0: "hdr", 2: "bloom"}, push=list(TONEMAP))
         p.execute(tonemap)
 
+    with fg.add_pass("fxaa") as p:
+        p.reads(ldr, "fragment_shader_read_sampled")
+        out = p.writes(frame.output, "color_attachment_write", discard=True)
+        p.execute(_fullscreen("fxaa.frag", "ldr", None))
+
     # Always declared; nothing reads `debug` unless the composite is, so the compiler culls it.
     debug = fg.create_image("debug", format=DEBUG_FORMAT, extent=(max(1, width // 2), max(1, height // 2)))
     with fg.add_pass("debug_view") as p:
-        for image in (albedo, normal, ao, shadow):
+        for image in (albedo, normal, ao, shadow_mask):
             p.reads(image, "fragment_shader_read_sampled")
         debug = p.writes(debug, "color_attachment_write", discard=True)
 
         def debug_pass(ctx):
             with ctx.rendering():
                 ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "debug_view.frag"),
-                         bindings={0: "albedo", 1: "normal", 2: "ao", 3: ("shadow", "nearest")})
+                         bindings={0: "albedo", 1: "normal", 2: "ao", 3: ("shadow_mask", "nearest")})
         p.execute(debug_pass)
     if debug_view:
         with fg.add_pass("debug_composite") as p:
@@ -177,6 +197,46 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
                              bindings={0: "debug"})
             p.execute(composite)
     return out
+
+
+def _ssao(fg, depth, normal, frame_uniforms, width: int, height: int):
+    """SSAO and its blur on the compute queue; returns the blurred AO's handle."""
+    ao_raw = fg.create_image("ao_raw", format=AO_FORMAT, extent=(width, height))
+    with fg.add_pass("ssao", queue="compute") as p:
+        p.reads(depth, "compute_shader_read_sampled")
+        p.reads(normal, "compute_shader_read_sampled")
+        p.reads(frame_uniforms, "compute_shader_read_uniform")
+        ao_raw = p.writes(ao_raw, "compute_shader_write_storage", discard=True)
+        p.execute(lambda ctx: ctx.dispatch_threads(
+            width, height, pipeline=ctx.compute_pipeline("ssao.comp"), push=list(SSAO),
+            bindings={0: ("depth", "nearest"), 1: ("normal", "nearest"), 2: "ao_raw", 3: "frame"}))
+    ao = fg.create_image("ao", format=AO_FORMAT, extent=(width, height))
+    with fg.add_pass("ssao_blur", queue="compute") as p:
+        p.reads(ao_raw, "compute_shader_read_sampled")
+        ao = p.writes(ao, "compute_shader_write_storage", discard=True)
+        p.execute(lambda ctx: ctx.dispatch_threads(
+            width, height, pipeline=ctx.compute_pipeline("ssao_blur.comp"), bindings={0: "ao_raw", 1: "ao"}))
+    return ao
+
+
+def _project_cascade(fg, c: int, cascade, depth, normal, frame_uniforms, shadow_mask):
+    """Pass `shadow_project<c>`: cascade `c`'s visibility into the mask for the pixels it covers
+    (cascade 0 writes every pixel, the others load the mask and write theirs); returns the mask."""
+    with fg.add_pass(f"shadow_project{c}") as p:
+        p.reads(cascade, "fragment_shader_read_sampled")
+        p.reads(depth, "fragment_shader_read_sampled")
+        p.reads(normal, "fragment_shader_read_sampled")
+        p.reads(frame_uniforms, "fragment_shader_read_uniform")
+        shadow_mask = p.writes(shadow_mask, "color_attachment_write", discard=(c == 0))
+        name = f"shadow_cascade{c}"
+
+        def project(ctx):
+            with ctx.rendering():
+                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "shadow_project.frag"),
+                         bindings={0: ("depth", "nearest"), 1: ("normal", "nearest"), 2: (name, "shadow"),
+                                   3: "frame"}, push=[c])
+        p.execute(project)
+    return shadow_mask
 
 
 def _bloom(fg, hdr, width: int, height: int):

@@ -66,14 +66,16 @@ def build(fg, frame, *, shadow_size: int = 1024, camera: common.Camera | None = 
     return out
 
 
-def shadow_pass(fg, name: str, sc: common.Scene, buffers: dict, shadow, cascade: int):
-    """Declare a depth-only pass drawing `sc` from the sun into layer `cascade` of `shadow` (the
-    deferred sample uses it too); returns the shadow map's new handle."""
+def shadow_pass(fg, name: str, sc: common.Scene, buffers: dict, shadow, cascade: int, *, layer: int | None = None):
+    """Declare a depth-only pass drawing `sc` from the sun, as cascade `cascade` sees it, into layer
+    `layer` (default: `cascade`) of `shadow` (the deferred sample uses it too, one single-layer image
+    per cascade); returns the shadow map's new handle."""
     index = np.array([cascade], np.uint32).tobytes()
+    layer = cascade if layer is None else layer
     with fg.add_pass(name) as p:
         common.reads_mesh(p, buffers)
         p.reads(buffers["frame"], "vertex_shader_read_uniform")
-        shadow = p.writes(shadow, "depth_attachment_write", layers=(cascade, 1), discard=True)
+        shadow = p.writes(shadow, "depth_attachment_write", layers=(layer, 1), discard=True)
 
         def record(ctx):
             pipeline = ctx.graphics_pipeline("shadow.vert", None, depth_test=True, depth_write=True,

@@ -1,6 +1,7 @@
 #version 450
-// Deferred sample, pass "lighting": full-screen over the G-buffer; a shadowed sun (moon) with
-// ambient occlusion, and every point light of the storage buffer. Writes HDR radiance.
+// Deferred sample, pass "lighting": full-screen over the G-buffer; the moon, shadowed by the
+// screen-space shadow mask, with (blurred) ambient occlusion, and every point light of the storage
+// buffer. Writes HDR radiance.
 #define FRAME_BINDING 7
 #include "scene.h"
 layout(set = 0, binding = 0) uniform sampler2D albedo_tex;
@@ -8,32 +9,13 @@ layout(set = 0, binding = 1) uniform sampler2D normal_tex;
 layout(set = 0, binding = 2) uniform sampler2D material_tex;
 layout(set = 0, binding = 3) uniform sampler2D depth_tex;
 layout(set = 0, binding = 4) uniform sampler2D ao_tex;
-layout(set = 0, binding = 5) uniform sampler2DShadow shadow_map;
+layout(set = 0, binding = 5) uniform sampler2D shadow_mask;
 layout(std430, set = 0, binding = 6) readonly buffer Lights { PointLight lights[]; };
 
 layout(location = 0) in vec2 uv;
 layout(location = 0) out vec4 radiance;
 
 const float EMISSIVE_SCALE = 5.0;
-
-float sun_visibility(vec3 world, vec3 n) {
-    vec4 ls = frame.light_view_proj[0] * vec4(world + n * frame.shadow.y, 1.0);
-    vec3 q = ls.xyz / ls.w;
-    vec2 suv = q.xy * 0.5 + 0.5;
-    float sum = 0.0;
-    for (int y = -1; y <= 1; ++y)
-        for (int x = -1; x <= 1; ++x)
-            sum += texture(shadow_map, vec3(suv + vec2(x, y) * frame.shadow.x, q.z));
-    return sum / 9.0;
-}
-
-float blurred_ao(vec2 frag) {
-    // Four bilinear taps on texel corners: the 4x4 box that undoes the SSAO rotation pattern.
-    vec2 texel = 1.0 / vec2(textureSize(ao_tex, 0));
-    vec2 base = floor(frag) * texel;
-    return 0.25 * (texture(ao_tex, base + vec2(-1.0, -1.0) * texel).r + texture(ao_tex, base + vec2(1.0, -1.0) * texel).r
-                 + texture(ao_tex, base + vec2(-1.0, 1.0) * texel).r + texture(ao_tex, base + vec2(1.0, 1.0) * texel).r);
-}
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
@@ -51,11 +33,11 @@ void main() {
     float roughness = mat.r;
     float shininess = mix(128.0, 4.0, roughness);
     float spec_strength = (1.0 - roughness) * 0.8;
-    float ao = blurred_ao(gl_FragCoord.xy);
+    float ao = texelFetch(ao_tex, p, 0).r;
 
     vec3 l = normalize(frame.sun_dir.xyz);
     float ndl = max(dot(n, l), 0.0);
-    float vis = ndl > 0.0 ? sun_visibility(world, n) : 0.0;
+    float vis = texelFetch(shadow_mask, p, 0).r;
     vec3 sun = frame.sun_color.rgb * frame.sun_dir.w * ndl * vis;
     vec3 ambient = frame.sun_color.w * mix(vec3(0.05, 0.04, 0.04), vec3(0.05, 0.07, 0.12), n.y * 0.5 + 0.5) * ao;
     vec3 color = albedo * (ambient + sun)

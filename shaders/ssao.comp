@@ -1,7 +1,7 @@
 #version 450
 // Deferred sample, pass "ssao" (compute queue): ambient occlusion from depth and normals.
 // Hemisphere samples around the normal, rotated per pixel by a 4x4 interleaved pattern that the
-// lighting pass's 4x4 blur removes.
+// ssao_blur pass's 4x4 box removes.
 #define FRAME_BINDING 3
 #include "scene.h"
 layout(local_size_x = 8, local_size_y = 8) in;

@@ -1,7 +1,8 @@
 """The samples' frames as graphs, with no device: they export to framegraph-graph/1 and back unchanged,
 compile under every strategy for one queue (lavapipe) and for async compute (discrete) into plans the
 verifier passes, and have the structure they exist to show (layer- and mip-granular barriers,
-the debug view culled unless shown, SSAO on the compute queue). Rendering is tests/backend/test_samples.py.
+the debug view culled unless shown, SSAO on the compute queue, shadow cascades that die at their
+projection and share memory). Rendering is tests/backend/test_samples.py.
 """
 from __future__ import annotations
 
@@ -89,13 +90,35 @@ def test_debug_view_is_culled_unless_shown(shown):
         assert "debug" not in {r.name for r in plan.resources}
 
 
-def test_ssao_runs_on_the_compute_queue_beside_the_shadow_pass(graphs):
+def test_ssao_runs_on_the_compute_queue_beside_the_shadow_cascades(graphs):
     plan = compile(graphs["deferred"], strategy="batched", device="discrete")
     assert plan.pass_named("ssao").queue == "compute"
     streams = {s.queue for s in plan.submits}
     assert {"graphics", "compute"} <= streams
     waits = [w for s in plan.submits if s.queue == "graphics" for w in s.waits if w.queue == "compute"]
     assert waits, "the lighting pass must wait for the compute queue's SSAO"
+
+
+def overlaps(a, b) -> bool:
+    return a.heap == b.heap and a.offset < b.offset + b.size and b.offset < a.offset + a.size
+
+
+def test_shadow_cascades_die_at_their_projection_and_share_memory():
+    """Each cascade's depth map is used by its draw and its projection into the screen-space mask,
+    nothing else; lighting reads the mask. So the second cascade reuses the first one's memory, and
+    the post chain reuses the G-buffer's."""
+    plan = compile(deferred.build_graph(width=1920, height=1080).graph(), strategy="batched")
+    cascades = [r for r in plan.resources if r.name.startswith("shadow_cascade")]
+    assert len(cascades) == 2
+    for c, resource in enumerate(cascades):
+        users = [p.name for p in plan.passes if any(a.resource == resource.name for a in p.accesses)]
+        assert users == [f"shadow_cascade{c}", f"shadow_project{c}"]
+    lighting_reads = {a.resource for a in plan.pass_named("lighting").accesses}
+    assert "shadow_mask" in lighting_reads and not any(n.startswith("shadow_cascade") for n in lighting_reads)
+    assert overlaps(*cascades)
+    placed = {r.name: r for r in plan.resources if r.transient}
+    assert any(overlaps(placed["ldr"], placed[g]) for g in ("albedo", "normal", "material", "depth"))
+    assert plan.stats["transient_bytes"] < plan.stats["transient_bytes_unaliased"]
 
 
 def test_light_count_sizes_the_light_buffer():
