@@ -7,10 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..plan import BarrierCmd, Dependency, PassCmd, ResetEventCmd, SetEventCmd, Submit, Wait, WaitEventsCmd
-from ..vk import Stage
+from ..vk import Layout, Stage
 from .barriers import entry_dependency, point_dependencies, reasons_of
 from .tracking import CrossDep, Tracked, Transition
 from .validate import ResolvedGraph
+
+_ATTACHMENT_LAYOUTS = frozenset((Layout.COLOR_ATTACHMENT_OPTIMAL, Layout.DEPTH_STENCIL_ATTACHMENT_OPTIMAL,
+                                 Layout.DEPTH_ATTACHMENT_OPTIMAL, Layout.ATTACHMENT_OPTIMAL))
 
 
 @dataclass
@@ -143,14 +146,22 @@ class SubmitBuilder:
             point = o.pass_at.get(t.producer_pos) if t.kind == "barrier" else None
             if point is not None:
                 # Worth an event only with a pass in between, and only if none of those touch the units.
-                # A layout transition in vkCmdSetEvent2 executes at the set; seen on the H100 (driver
-                # 580): transitioning one mip there while passes between render other mips of the
-                # same image corrupts the image, though neither the spec reading in the verifier nor
-                # sync validation objects. So an event carries a transition only when nothing
-                # touches any part of that image until the wait.
+                # A layout transition in vkCmdSetEvent2 may run at the set. Two cases the spec allows
+                # corrupted renders on the H100 (driver 580), though neither the verifier's spec
+                # reading nor sync validation objects (scripts/diag_split.py localised both):
+                # - transitioning one mip at the set while passes between render other mips of the
+                #   same image: so an event carries a transition only when nothing touches any part
+                #   of that image until the wait;
+                # - a transition from UNDEFINED into an attachment layout (an aliased render target
+                #   taking over memory) at the set while passes between render other images: the
+                #   deferred sample with SSAO on a second stream, or placed first-fit, came out
+                #   garbage. Those stay in pipeline barriers; the event still splits everything
+                #   else. (UNDEFINED -> GENERAL for storage images in events rendered correctly
+                #   there: the producer-gap workload, checked every frame.)
                 if point >= last_pass or any(o.last_touch.get((t.resource, u), -1) > point for u in t.units):
                     point = None
-                elif t.layout_change and o.last_touch_resource.get(t.resource, -1) > point:
+                elif t.layout_change and ((t.old_layout == Layout.UNDEFINED and t.new_layout in _ATTACHMENT_LAYOUTS)
+                                          or o.last_touch_resource.get(t.resource, -1) > point):
                     point = None
             if point is None:
                 rest.append(t)
