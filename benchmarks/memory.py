@@ -16,10 +16,14 @@ The frame (declared below with the FrameGraph builder, 22 passes at 1920x1080):
     bloom_down1..4      mip i-1 -> mip i               bloom_up3..0   mip i+1 blended into mip i
     tonemap             hdr + bloom -> ldr (RGBA8)
     fxaa                ldr -> the swapchain image       ui   widgets drawn over it
-`samples/deferred.py`'s build_graph(width, height) is measured too where it exists, and a what-if
-variant, `deferred_post_shadow_mask`: each cascade is projected into a screen-space shadow mask right
-after it is rendered (four single-layer shadow maps with disjoint lifetimes instead of one 4-layer map
-that lighting reads whole), see benchmarks/placement_experiments.py.
+`samples/deferred.py`'s build_graph(width, height) is measured too (20 passes: G-buffer, SSAO + blur on
+compute, two shadow cascades each projected into a screen-space mask right after it is drawn,
+lighting, bloom, tonemap, FXAA), and a what-if variant of the graph above,
+`deferred_post_shadow_mask`: each cascade is projected into a screen-space shadow mask right after
+it is rendered (four single-layer shadow maps with disjoint lifetimes instead of one 4-layer map
+that lighting reads whole), see benchmarks/placement_experiments.py. How much aliasing saves
+depends on how big the shadow cascades are next to the screen-sized targets, so the sample is also
+swept over resolutions and cascade sizes (estimator sizes, `auto`).
 
 Goals (from the issue): aliased <= 1.05x the lower bound, and >= 40% below unaliased. The lower bound
 is the largest sum of live transient sizes at any point of the compiled order: no placement of these
@@ -300,6 +304,7 @@ def markdown(result: dict) -> str:
         first = next(iter(per_source.values()))[0]
         lines += ["", f"Live at the peak (`{first['peak_pass']}`, {next(iter(per_source))} sizes, MiB): "
                   + ", ".join(f"{n} {s / (1 << 20):.1f}" for n, s in first["live_at_peak"]), ""]
+    lines += sweep_markdown(result.get("sweep", []))
     notes = result.get("notes")
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
@@ -340,6 +345,44 @@ def run(width: int, height: int, *, use_device: bool, charts: bool, out: Path) -
                         chart_paths.append(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
     result["charts"] = chart_paths
     return result
+
+
+SWEEP_RESOLUTIONS = ((1280, 720), (1920, 1080), (2560, 1440), (3840, 2160))
+SWEEP_SHADOW_SIZES = (1024, 2048, 4096)
+
+
+def sample_sweep() -> list[dict]:
+    """samples.deferred over resolutions x cascade sizes: estimator sizes, the default policy."""
+    try:
+        from samples.deferred import build_graph
+    except Exception as error:
+        print(f"samples/deferred.py: no sweep ({type(error).__name__}: {error})", file=sys.stderr)
+        return []
+    rows = []
+    for width, height in SWEEP_RESOLUTIONS:
+        for shadow in SWEEP_SHADOW_SIZES:
+            graph = build_graph(width=width, height=height, shadow_size=shadow).graph()
+            row, _ = measure(graph, policy="auto", device="lavapipe", requirements=None)
+            rows.append({"width": width, "height": height, "shadow_size": shadow,
+                         **{k: row[k] for k in ("aliased", "unaliased", "lower_bound", "aliased_over_bound",
+                                                "saving_vs_unaliased", "goal_bound", "goal_saving", "peak_pass")},
+                         "verifier_problems": len(row["verifier_problems"])})
+    return rows
+
+
+def sweep_markdown(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["## samples.deferred: resolution x cascade size (estimator sizes, auto)", "",
+             "The sample's default cascade is 2048^2 (two cascades). Saving = 1 - aliased / unaliased.", "",
+             "| output | cascade | aliased | unaliased | lower bound | aliased / bound | saved | peak at | verifier |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['width']}x{r['height']} | {r['shadow_size']}^2 | {_mib(r['aliased'])} | "
+                     f"{_mib(r['unaliased'])} | {_mib(r['lower_bound'])} | {r['aliased_over_bound']:.3f} | "
+                     f"{r['saving_vs_unaliased']:.1%}{'' if r['goal_saving'] else ' (< 40%)'} | {r['peak_pass']} | "
+                     f"{'clean' if not r['verifier_problems'] else r['verifier_problems']} |")
+    return lines + [""]
 
 
 def notes(result: dict) -> list[str]:
@@ -404,6 +447,7 @@ def main(argv=None) -> int:
     result = run(args.width, args.height, use_device=not args.no_device, charts=not args.no_charts, out=out)
     for other in args.include:
         include(result, json.loads(Path(other).read_text()), Path(other).name)
+    result["sweep"] = sample_sweep()
     result["notes"] = notes(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str))
