@@ -25,9 +25,20 @@ def _cmd_compile(args) -> int:
           f"{s['barrier_calls']} barrier calls ({s['image_barriers']} image, {s['buffer_barriers']} buffer, "
           f"{s['memory_barriers']} memory), {s['events']} events, {s['semaphore_waits']} semaphore waits",
           file=sys.stderr)
-    print(f"transient memory: {s['transient_bytes']} bytes aliased, {s['transient_bytes_unaliased']} unaliased, "
-          f"lower bound {s['transient_bytes_lower_bound']}", file=sys.stderr)
+    print(memory_report(s), file=sys.stderr)
     return 0
+
+
+def memory_report(stats: dict) -> str:
+    """One line: transient bytes aliased, unaliased and the lower bound, with the saving and the
+    distance to the bound."""
+    aliased, unaliased = stats["transient_bytes"], stats["transient_bytes_unaliased"]
+    bound = stats["transient_bytes_lower_bound"]
+    mib = 1 << 20
+    saved = f", {1 - aliased / unaliased:.1%} saved" if unaliased else ""
+    over = f" ({aliased / bound:.3f}x)" if bound else ""
+    return (f"transient memory: {aliased} bytes aliased ({aliased / mib:.1f} MiB), {unaliased} unaliased "
+            f"({unaliased / mib:.1f} MiB){saved}; lower bound {bound}{over}")
 
 
 def _cmd_verify(args) -> int:

@@ -57,3 +57,23 @@ def test_bad_input_is_an_error_not_a_traceback(tmp_path):
     assert r.returncode == 2 and "malformed graph JSON" in r.stderr and "Traceback" not in r.stderr
     r = run("compile", str(g), "--device", "no_such_profile.json")
     assert r.returncode == 2
+
+
+def test_compile_reports_the_transient_memory_of_the_plan(tmp_path):
+    """The memory line states the plan's own aliased / unaliased / lower-bound bytes and the saving."""
+    import re
+
+    from samples import deferred
+    g = tmp_path / "deferred.json"
+    g.write_text(dump_graph(deferred.build_graph(width=640, height=360, shadow_size=1024).graph()))
+    plan_path = tmp_path / "plan.json"
+    r = run("compile", str(g), "-o", str(plan_path))
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(plan_path.read_text())["stats"]
+    m = re.search(r"transient memory: (\d+) bytes aliased \(.* MiB\), (\d+) unaliased \(.* MiB\), "
+                  r"([\d.]+)% saved; lower bound (\d+) \(([\d.]+)x\)", r.stderr)
+    assert m, r.stderr
+    aliased, unaliased, bound = int(m[1]), int(m[2]), int(m[4])
+    assert (aliased, unaliased, bound) == (stats["transient_bytes"], stats["transient_bytes_unaliased"],
+                                           stats["transient_bytes_lower_bound"])
+    assert aliased < unaliased and float(m[3]) == round(100 * (1 - aliased / unaliased), 1)
