@@ -53,7 +53,7 @@ def _cmd_verify(args) -> int:
     except json.JSONDecodeError as e:
         raise FrameGraphError(f"malformed plan JSON: {e}") from None
     problems = [str(p) for p in check_plan_against_graph(graph, plan)]
-    problems += [str(p) for p in verify_plan(plan)]
+    problems += [str(p) for p in verify_plan(plan, driver_rules=args.driver_rules)]
     for p in problems:
         print(p)
     print(f"{len(problems)} problem(s)" if problems else "plan verified: 0 problems")
@@ -84,6 +84,8 @@ def main(argv=None) -> int:
     v = sub.add_parser("verify", help="verify a plan against its graph (exit 1 on any problem)")
     v.add_argument("graph")
     v.add_argument("plan")
+    v.add_argument("--driver-rules", action="store_true",
+                   help="also flag split-barrier shapes that corrupted renders on a real driver (the H100)")
     v.set_defaults(fn=_cmd_verify)
     i = sub.add_parser("info", help="Vulkan loader, devices, queue families, validation")
     i.set_defaults(fn=_cmd_info)

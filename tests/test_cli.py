@@ -21,7 +21,7 @@ def test_compile_then_verify(tmp_path):
             assert r.returncode == 0, r.stderr
             assert "transient memory" in r.stderr and "barrier calls" in r.stderr
             assert json.loads(plan.read_text())["strategy"] == strategy
-            v = run("verify", str(g), str(plan))
+            v = run("verify", str(g), str(plan), "--driver-rules")
             assert v.returncode == 0 and "0 problems" in v.stdout, v.stdout
 
 

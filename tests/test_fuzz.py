@@ -25,7 +25,7 @@ def check_all(fg, device, concurrent=False, reorder=False, across=False):
                                                                    concurrent_sharing=concurrent,
                                                                    alias_across_queues=across))
         d = json.loads(plan.to_json())
-        problems = [str(p) for p in verify_plan(d)] + check_plan_against_graph(graph, d)
+        problems = [str(p) for p in verify_plan(d, driver_rules=True)] + check_plan_against_graph(graph, d)
         if problems:   # keep the reproducer: python -m framegraph compile/verify reads it
             os.makedirs("out", exist_ok=True)
             with open("out/fuzz-failure.graph.json", "w") as f:

@@ -16,6 +16,25 @@ _ATTACHMENT_LAYOUTS = frozenset((Layout.COLOR_ATTACHMENT_OPTIMAL, Layout.DEPTH_S
                                  Layout.DEPTH_ATTACHMENT_OPTIMAL, Layout.ATTACHMENT_OPTIMAL))
 
 
+def event_may_carry(t: Transition, image_used_before_wait: bool) -> bool:
+    """Whether a split event may carry `t`, whose producers allow it. A layout transition in
+    vkCmdSetEvent2 may run at the set; two cases the spec allows corrupted renders on the H100
+    (driver 580), though neither the verifier's spec model nor sync validation objects
+    (scripts/diag_split.py localised both; `verify_plan(..., driver_rules=True)` checks them):
+    - a transition while passes between set and wait use other parts of the same image (one mip
+      transitioned while other mips are rendered);
+    - a transition from UNDEFINED into an attachment layout (an aliased render target taking over
+      memory) while other images are rendered before the wait: the deferred sample with SSAO on a
+      second stream, or placed first-fit, came out garbage. UNDEFINED -> GENERAL for storage images
+      in events rendered correctly there (the producer-gap workload, checked every frame).
+    Such transitions stay in pipeline barriers; the events still split everything else."""
+    if not t.layout_change:
+        return True
+    if image_used_before_wait:
+        return False
+    return not (t.old_layout == Layout.UNDEFINED and t.new_layout in _ATTACHMENT_LAYOUTS)
+
+
 @dataclass
 class _Open:
     waits: list = field(default_factory=list)
@@ -146,22 +165,9 @@ class SubmitBuilder:
             point = o.pass_at.get(t.producer_pos) if t.kind == "barrier" else None
             if point is not None:
                 # Worth an event only with a pass in between, and only if none of those touch the units.
-                # A layout transition in vkCmdSetEvent2 may run at the set. Two cases the spec allows
-                # corrupted renders on the H100 (driver 580), though neither the verifier's spec
-                # reading nor sync validation objects (scripts/diag_split.py localised both):
-                # - transitioning one mip at the set while passes between render other mips of the
-                #   same image: so an event carries a transition only when nothing touches any part
-                #   of that image until the wait;
-                # - a transition from UNDEFINED into an attachment layout (an aliased render target
-                #   taking over memory) at the set while passes between render other images: the
-                #   deferred sample with SSAO on a second stream, or placed first-fit, came out
-                #   garbage. Those stay in pipeline barriers; the event still splits everything
-                #   else. (UNDEFINED -> GENERAL for storage images in events rendered correctly
-                #   there: the producer-gap workload, checked every frame.)
                 if point >= last_pass or any(o.last_touch.get((t.resource, u), -1) > point for u in t.units):
                     point = None
-                elif t.layout_change and ((t.old_layout == Layout.UNDEFINED and t.new_layout in _ATTACHMENT_LAYOUTS)
-                                          or o.last_touch_resource.get(t.resource, -1) > point):
+                elif not event_may_carry(t, o.last_touch_resource.get(t.resource, -1) > point):
                     point = None
             if point is None:
                 rest.append(t)

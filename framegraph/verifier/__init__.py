@@ -4,6 +4,7 @@ memory model over a `framegraph-plan/1` dict.  It imports nothing else from fram
 
     problems = verify_plan(plan_dict)     # [] when the plan is free of hazards
     for p in problems: print(p)           # "RAW: pass 'lighting', resource 'depth': ..."
+    verify_plan(plan_dict, driver_rules=True)   # also what the H100 did beyond the spec (driver_rules.py)
 
 What it models
 - Execution order per queue and stage as vector clocks: a barrier's first scope is its source stages
@@ -31,12 +32,19 @@ What it simplifies
 """
 from __future__ import annotations
 
-from .problems import KINDS, Problem
+from .driver_rules import check_driver_rules
+from .problems import KINDS, Problem, Reporter
 from .simulate import Simulator
 
 __all__ = ["KINDS", "Problem", "verify_plan"]
 
 
-def verify_plan(plan: dict) -> list[Problem]:
-    """Every hazard and plan error found by simulating `plan`, in the order they happen."""
-    return Simulator(plan).run()
+def verify_plan(plan: dict, *, driver_rules: bool = False) -> list[Problem]:
+    """Every hazard and plan error found by simulating `plan`, in the order they happen; with
+    `driver_rules`, then the event shapes that corrupted renders on a real driver (kind 'driver')."""
+    problems = Simulator(plan).run()
+    if driver_rules:
+        report = Reporter()
+        check_driver_rules(plan, report)
+        problems += report.problems()
+    return problems

@@ -37,7 +37,7 @@ SIZE = (16, 16)
 def _verified(plans: list):
     def check(plan):
         plans.append(plan)
-        problems = verify_plan(json.loads(plan.to_json()))
+        problems = verify_plan(json.loads(plan.to_json()), driver_rules=True)
         assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
     return check
 

@@ -45,7 +45,7 @@ def verified(plans: list):
     def check(plan):
         plans.append(plan)
         if verify_plan is not None:
-            problems = verify_plan(json.loads(plan.to_json()))
+            problems = verify_plan(json.loads(plan.to_json()), driver_rules=True)
             assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
     return check
 

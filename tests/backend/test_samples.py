@@ -51,7 +51,7 @@ xvfb = window.xvfb          # the module-scoped private X server fixture
 def verified(plans: list):
     def check(plan):
         plans.append(plan)
-        problems = verify_plan(json.loads(plan.to_json()))
+        problems = verify_plan(json.loads(plan.to_json()), driver_rules=True)
         assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
     return check
 

@@ -1,0 +1,39 @@
+"""The verifier's opt-in driver rules (framegraph/verifier/driver_rules.py): split-barrier shapes
+the spec allows but that corrupted renders on the H100. Compiled plans never have them (the fuzz
+tests check every random plan with the rules on); plans compiled with the compiler's rule switched
+off have them, pass the spec model, and are caught by the rules."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import framegraph
+from framegraph.compiler import submits
+from framegraph.verifier import verify_plan
+from samples import deferred, shadow_map
+
+
+def split_plan(graph) -> dict:
+    return json.loads(framegraph.compile(graph, strategy="split").to_json())
+
+
+@pytest.mark.parametrize("strategy", ("naive", "per_resource", "batched", "split"))
+@pytest.mark.parametrize("build", (deferred.build_graph, shadow_map.build_graph))
+def test_compiled_sample_plans_keep_the_driver_rules(build, strategy):
+    graph = build(width=128, height=128, shadow_size=512).graph()
+    plan = json.loads(framegraph.compile(graph, strategy=strategy).to_json())
+    assert verify_plan(plan, driver_rules=True) == []
+
+
+def test_plans_without_the_compiler_rule_are_spec_valid_but_caught(monkeypatch):
+    monkeypatch.setattr(submits, "event_may_carry", lambda transition, image_used_before_wait: True)
+    plan = split_plan(deferred.build_graph(width=128, height=128, shadow_size=512).graph())
+    assert verify_plan(plan) == [], "the spec model accepts these events"
+    found = [p for p in verify_plan(plan, driver_rules=True) if p.kind == "driver"]
+    # An aliased render target taking over memory at the set while lighting runs before the wait ...
+    assert any(p.resource == "ldr" and "from UNDEFINED to COLOR_ATTACHMENT_OPTIMAL" in p.detail
+               and "'lighting'" in p.detail and p.pass_name == "tonemap" for p in found), found
+    # ... and one bloom mip transitioned at the set while another mip is rendered.
+    assert any(p.resource == "bloom" and "uses the image before the wait" in p.detail for p in found), found
+
