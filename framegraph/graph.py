@@ -143,7 +143,16 @@ class PassBuilder:
     def _add(self, handle, access, mips, layers, range, discard):
         self._check(handle)
         info = lookup(access, pass_name=self.name, resource=handle.name)
-        self._accesses.append((handle.name, info.name, _pair(mips), _pair(layers), _pair(range), discard))
+        mips, layers, range = _pair(mips), _pair(layers), _pair(range)
+        # A range spelled out in full is the same access as no range: store it the one way, so the
+        # structural key (and the plan cache) sees them as equal.
+        desc = self._graph._resources[handle.name].desc
+        if isinstance(desc, ImageDesc):
+            mips = None if mips == (0, desc.mips) else mips
+            layers = None if layers == (0, desc.layers) else layers
+        elif range == (0, desc.size):
+            range = None
+        self._accesses.append((handle.name, info.name, mips, layers, range, discard))
         return info
 
     def reads(self, handle: Handle, access: str, *, mips=None, layers=None, range=None) -> Handle:

@@ -83,6 +83,36 @@ def test_identical_redeclaration_hits_and_returns_the_same_plan():
     assert cache.last_hit
 
 
+def test_a_range_spelled_out_in_full_hits_the_unspelled_one():
+    """`mips=(0, all)`, `layers=(0, all)` and a buffer's `range=(0, size)` declare the same accesses
+    as leaving them out: one structure, one cache entry, one plan."""
+    def declare(**ranges):
+        image_ranges = {k: v for k, v in ranges.items() if k in ("mips", "layers")}
+        buffer_ranges = {k: v for k, v in ranges.items() if k == "range"}
+        fg = FrameGraph("spelled")
+        img = fg.create_image("img", format="R8G8B8A8_UNORM", extent=(16, 16), mips=3, layers=2)
+        buf = fg.create_buffer("buf", size=256)
+        with fg.add_pass("write") as p:
+            img = p.writes(img, "compute_shader_write_storage", discard=True)
+            buf = p.writes(buf, "compute_shader_write_storage", discard=True)
+        with fg.add_pass("read") as p:
+            p.reads(img, "fragment_shader_read_sampled", **image_ranges)
+            p.reads(buf, "fragment_shader_read_storage", **buffer_ranges)
+            out = p.writes(fg.create_image("out", format="R8G8B8A8_UNORM", extent=(16, 16)),
+                           "color_attachment_write", discard=True)
+        fg.output(out)
+        return fg
+
+    full = dict(mips=(0, 3), layers=(0, 2), range=(0, 256))
+    assert declare(**full).graph() == declare().graph()
+    cache = PlanCache()
+    first = cache.get_or_compile(declare())
+    assert cache.get_or_compile(declare(**full)) is first and cache.hits == 1
+    # Part of a range is another structure.
+    for part in (dict(mips=(0, 2)), dict(layers=(1, 1)), dict(range=(0, 128))):
+        assert structural_key(declare(**part)) != structural_key(declare()), part
+
+
 def test_per_frame_data_and_external_objects_hit():
     cache = PlanCache()
     a = frame(swapchain_image=External("swap0"), history_image=External("hist0"), camera=(0.0,) * 16)
