@@ -213,3 +213,25 @@ def test_split_keeps_aliased_render_targets_out_of_events(placement):
     assert undefined, "the aliasing transitions are still there, in pipeline barriers"
     from framegraph.verifier import verify_plan
     assert verify_plan(plan.to_dict()) == []
+
+
+def test_an_imported_state_from_another_queue_is_fitted_to_the_first_user():
+    """An image left by a fragment shader last frame, first used on the compute queue: the compute
+    queue's barriers cannot name FRAGMENT_SHADER, so the entry state is synchronized at ALL_COMMANDS
+    (found by the verifier's queue-capability check on a fuzzed graph)."""
+    from framegraph import CompileOptions
+    from framegraph.verifier import verify_plan
+    fg = FrameGraph("entry_state")
+    img = fg.import_image("img", format="R8G8B8A8_UNORM", extent=(16, 16), initial="fragment_shader_read_sampled")
+    out = fg.create_buffer("out", size=256)
+    with fg.add_pass("sim", queue="compute") as p:
+        p.reads(img, "compute_shader_read_sampled")
+        out = p.writes(out, "compute_shader_write_storage", discard=True)
+    with fg.add_pass("draw") as p:
+        p.writes(img, "color_attachment_write")
+    fg.output(out)
+    for strategy in ("naive", "per_resource", "batched", "split"):
+        plan = compile(fg.graph(), device="discrete", options=CompileOptions(strategy=strategy))
+        assert verify_plan(plan.to_dict()) == [], strategy
+        compute = [c for s in plan.submits if s.queue == "compute" for c in s.commands if isinstance(c, BarrierCmd)]
+        assert all(not (b.src_stages & Stage.FRAGMENT_SHADER) for c in compute for b in c.dependency.images)

@@ -745,3 +745,24 @@ def test_reference_placement_is_clean_and_each_memory_barrier_is_needed(passes, 
     removed = commands[ci]["dependency"]["buffers"].pop(bi)
     problems = verify_plan(plan.build())
     assert any(p.resource == removed["resource"] and p.kind == removed["why"] for p in problems), removed
+
+
+# ---------------------------------------------------------------------------- queue capabilities
+def test_graphics_stages_on_a_compute_only_family_are_caught():
+    # 'compute' alone on family 1: a barrier there naming FRAGMENT_SHADER cannot be recorded.
+    plan = Plan(graphics=0, compute=1).buffer("b")
+    plan.submit("compute").barrier(bb("b", "FRAGMENT_SHADER", "", CS, SREAD)).run("sim", buf("b", CS, SREAD))
+    hits = assert_finds(plan, "queue", "sim", "b")
+    assert "FRAGMENT_SHADER" in hits[0].detail and "'compute'" in hits[0].detail
+
+
+def test_compute_stages_on_a_transfer_only_family_are_caught():
+    plan = Plan(graphics=0, transfer=1).buffer("b")
+    plan.submit("transfer", wait=[]).run("copy", buf("b", CS, SWRITE, discard=True))
+    assert_finds(plan, "queue", "copy", "b")
+
+
+def test_a_queue_sharing_the_graphics_family_may_name_any_stage():
+    plan = Plan(graphics=0, compute=0).buffer("b")
+    plan.submit("compute").barrier(bb("b", "FRAGMENT_SHADER", "", CS, SREAD)).run("sim", buf("b", CS, SREAD))
+    assert not [p for p in verify_plan(plan.build()) if p.kind == "queue"]

@@ -231,11 +231,14 @@ class Tracker:
             # submit on another queue orders it too.
             if st.unclaimed:   # once per unit: walking every read on every access was quadratic
                 st.unclaimed = False
+                # Its stages are the previous frame's: fitted to what this queue can execute.
                 if st.write is not None and st.write.stream is None:
                     st.write.stream, st.write.pos = stream, pos
+                    st.write.stages = _fit_stages(st.write.stages, stream)
                 for rd in st.reads:
                     if rd.stream is None:
                         rd.stream, rd.pos = stream, pos
+                        rd.stages = _fit_stages(rd.stages, stream)
             need = _Need()
             if st.priors:
                 for acc in st.priors:

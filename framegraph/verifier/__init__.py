@@ -21,6 +21,8 @@ What it models
 - Events (the first scope is taken at set_event), queue family ownership (release/acquire at a
   pseudo-stage only ALL_COMMANDS covers), aliasing (heap occupancy), and the imported resources'
   final states as a virtual access at the end of the queue that used them last.
+- Stage masks a queue's family cannot execute (queue_caps.py; the family's capabilities are read
+  from the queues mapped to it).
 
 What it simplifies
 - Access bits are not checked against the stages they are used with; access scopes are products
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 from .driver_rules import check_driver_rules
 from .problems import KINDS, Problem, Reporter
+from .queue_caps import check_queue_stages
 from .simulate import Simulator
 
 __all__ = ["KINDS", "Problem", "verify_plan"]
@@ -43,8 +46,8 @@ def verify_plan(plan: dict, *, driver_rules: bool = False) -> list[Problem]:
     """Every hazard and plan error found by simulating `plan`, in the order they happen; with
     `driver_rules`, then the event shapes that corrupted renders on a real driver (kind 'driver')."""
     problems = Simulator(plan).run()
+    report = Reporter()
+    check_queue_stages(plan, report)
     if driver_rules:
-        report = Reporter()
         check_driver_rules(plan, report)
-        problems += report.problems()
-    return problems
+    return problems + report.problems()

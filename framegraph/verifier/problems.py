@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("RAW", "WAR", "WAW", "layout", "final", "ownership", "event", "semaphore", "alias", "format", "driver")
+KINDS = ("RAW", "WAR", "WAW", "layout", "final", "ownership", "event", "semaphore", "alias", "format", "queue", "driver")
 
 
 @dataclass(frozen=True)
