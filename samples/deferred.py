@@ -146,14 +146,9 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
         p.reads(buffers["lights"], "fragment_shader_read_storage")
         p.reads(buffers["frame"], "fragment_shader_read_uniform")
         hdr = p.writes(hdr, "color_attachment_write", discard=True)
-
-        def lighting(ctx):
-            with ctx.rendering():
-                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "deferred_light.frag"), bindings={
-                    0: ("albedo", "nearest"), 1: ("normal", "nearest"), 2: ("material", "nearest"),
-                    3: ("depth", "nearest"), 4: ("ao", "nearest"), 5: ("shadow_mask", "nearest"),
-                    6: "lights", 7: "frame"})
-        p.execute(lighting)
+        p.execute(_fullscreen("deferred_light.frag", {
+            0: ("albedo", "nearest"), 1: ("normal", "nearest"), 2: ("material", "nearest"), 3: ("depth", "nearest"),
+            4: ("ao", "nearest"), 5: ("shadow_mask", "nearest"), 6: "lights", 7: "frame"}))
 
     bloom = _bloom(fg, hdr, width, height)
 
@@ -162,17 +157,12 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
         p.reads(hdr, "fragment_shader_read_sampled")
         p.reads(bloom, "fragment_shader_read_sampled", mips=(0, 1))
         ldr = p.writes(ldr, "color_attachment_write", discard=True)
-
-        def tonemap(ctx):
-            with ctx.rendering():
-                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "tonemap.frag"),
-                         bindings={0: "hdr", 2: "bloom"}, push=list(TONEMAP))
-        p.execute(tonemap)
+        p.execute(_fullscreen("tonemap.frag", {0: "hdr", 2: "bloom"}, list(TONEMAP)))
 
     with fg.add_pass("fxaa") as p:
         p.reads(ldr, "fragment_shader_read_sampled")
         out = p.writes(frame.output, "color_attachment_write", discard=True)
-        p.execute(_fullscreen("fxaa.frag", "ldr", None))
+        p.execute(_fullscreen("fxaa.frag", {0: "ldr"}))
 
     # Always declared; nothing reads `debug` unless the composite is, so the compiler culls it.
     debug = fg.create_image("debug", format=DEBUG_FORMAT, extent=(max(1, width // 2), max(1, height // 2)))
@@ -180,22 +170,12 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
         for image in (albedo, normal, ao, shadow_mask):
             p.reads(image, "fragment_shader_read_sampled")
         debug = p.writes(debug, "color_attachment_write", discard=True)
-
-        def debug_pass(ctx):
-            with ctx.rendering():
-                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "debug_view.frag"),
-                         bindings={0: "albedo", 1: "normal", 2: "ao", 3: ("shadow_mask", "nearest")})
-        p.execute(debug_pass)
+        p.execute(_fullscreen("debug_view.frag", {0: "albedo", 1: "normal", 2: "ao", 3: ("shadow_mask", "nearest")}))
     if debug_view:
         with fg.add_pass("debug_composite") as p:
             p.reads(debug, "fragment_shader_read_sampled")
             out = p.writes(out, "color_attachment_write")
-
-            def composite(ctx):
-                with ctx.rendering():
-                    ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "debug_composite.frag"),
-                             bindings={0: "debug"})
-            p.execute(composite)
+            p.execute(_fullscreen("debug_composite.frag", {0: "debug"}))
     return out
 
 
@@ -228,14 +208,8 @@ def _project_cascade(fg, c: int, cascade, depth, normal, frame_uniforms, shadow_
         p.reads(normal, "fragment_shader_read_sampled")
         p.reads(frame_uniforms, "fragment_shader_read_uniform")
         shadow_mask = p.writes(shadow_mask, "color_attachment_write", discard=(c == 0))
-        name = f"shadow_cascade{c}"
-
-        def project(ctx):
-            with ctx.rendering():
-                ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "shadow_project.frag"),
-                         bindings={0: ("depth", "nearest"), 1: ("normal", "nearest"), 2: (name, "shadow"),
-                                   3: "frame"}, push=[c])
-        p.execute(project)
+        p.execute(_fullscreen("shadow_project.frag", {0: ("depth", "nearest"), 1: ("normal", "nearest"),
+                                                      2: (f"shadow_cascade{c}", "shadow"), 3: "frame"}, [c]))
     return shadow_mask
 
 
@@ -257,22 +231,23 @@ def _bloom(fg, hdr, width: int, height: int):
             else:
                 p.reads(bloom, "fragment_shader_read_sampled", mips=(i - 1, 1))
             bloom = p.writes(bloom, "color_attachment_write", mips=(i, 1), discard=True)
-            p.execute(_fullscreen("bloom_down.frag", "hdr" if i == 0 else "bloom", push))
+            p.execute(_fullscreen("bloom_down.frag", {0: "hdr" if i == 0 else "bloom"}, push))
     for i in range(mips - 2, -1, -1):
         source = extent(i + 1)
         with fg.add_pass(f"bloom_up{i}") as p:
             p.reads(bloom, "fragment_shader_read_sampled", mips=(i + 1, 1))
             bloom = p.writes(bloom, "color_attachment_read_write", mips=(i, 1))
-            p.execute(_fullscreen("bloom_up.frag", "bloom", [1.0 / source[0], 1.0 / source[1], BLOOM_UP_WEIGHT],
+            p.execute(_fullscreen("bloom_up.frag", {0: "bloom"}, [1.0 / source[0], 1.0 / source[1], BLOOM_UP_WEIGHT],
                                   blend=True))
     return bloom
 
 
-def _fullscreen(fragment: str, source: str, push, **state):
+def _fullscreen(fragment: str, bindings: dict, push=None, **state):
+    """A pass's record callback: one full-screen triangle with `fragment` into its attachments."""
     def record(ctx):
         with ctx.rendering():
             ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", fragment, **state),
-                     bindings={0: source}, push=push)
+                     bindings=bindings, push=push)
     return record
 
 

@@ -15,7 +15,7 @@ import framegraph
 import framegraph.plan
 from framegraph.backends.vulkan import VulkanContext
 from framegraph.backends.vulkan import frames as frames_mod
-from framegraph.plan import BarrierCmd, PassCmd, SetEventCmd, WaitEventsCmd
+from framegraph.plan import BarrierCmd, SetEventCmd, WaitEventsCmd
 from samples import common, deferred
 
 real_compile = framegraph.compile
@@ -114,7 +114,8 @@ def render(ctx, strategy, mode=None):
         frames_mod.framegraph.compile = real_compile
     if os.environ.get("OUT"):
         from framegraph.backends.vulkan import save_png
-        save_png(images[-1], os.path.join(os.environ["OUT"], f"diag_{'streams_' if STREAMS else ''}{strategy}_{(mode or 'plain').replace(':', '_')}.png"))
+        name = f"diag_{'streams_' if STREAMS else ''}{strategy}_{(mode or 'plain').replace(':', '_')}.png"
+        save_png(images[-1], os.path.join(os.environ["OUT"], name))
     return images[-1].astype(int)
 
 

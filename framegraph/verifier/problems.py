@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("RAW", "WAR", "WAW", "layout", "final", "ownership", "event", "semaphore", "alias", "format", "queue", "driver")
+KINDS = ("RAW", "WAR", "WAW", "layout", "final", "ownership", "event", "semaphore", "alias", "format", "queue",
+         "driver")
 
 
 @dataclass(frozen=True)

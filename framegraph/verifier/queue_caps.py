@@ -49,14 +49,14 @@ def check_queue_stages(plan: dict, report: Reporter) -> None:
     for submit in plan.get("submits", ()):
         queue = submit.get("queue")
         commands = submit.get("commands", ())
-        first = next((c.get("pass") for c in commands if c.get("op") == "pass"), None)
+        consumers = _next_passes(commands)       # the pass each command precedes (or is)
+        first = consumers[0] if consumers else None
         for w in submit.get("wait") or ():
             check(queue, w.get("stages"), first, w.get("acquire") or "", "a semaphore wait")
         if submit.get("signal"):
             check(queue, submit["signal"].get("stages"), first, "", "the submit's signal")
-        for i, cmd in enumerate(commands):
+        for cmd, consumer in zip(commands, consumers):
             op = cmd.get("op")
-            consumer = next((c.get("pass") for c in commands[i:] if c.get("op") == "pass"), None)
             if op == "pass":
                 for a in (passes.get(cmd.get("pass")) or {}).get("accesses", ()):
                     check(queue, a.get("stages"), cmd.get("pass"), a.get("resource"), "an access")
@@ -68,6 +68,15 @@ def check_queue_stages(plan: dict, report: Reporter) -> None:
                     for b in (dep or {}).get(kind, ()):
                         for side in ("src_stages", "dst_stages"):
                             check(queue, b.get(side), consumer, b.get("resource"), f"a barrier's {side}")
+
+
+def _next_passes(commands) -> list:
+    out, upcoming = [], None
+    for cmd in reversed(commands):
+        if cmd.get("op") == "pass":
+            upcoming = cmd.get("pass")
+        out.append(upcoming)
+    return out[::-1]
 
 
 def _short(name: str) -> str:

@@ -1,6 +1,7 @@
 """What the backend tests share: one rule for missing prerequisites (an error where Vulkan is
-expected, a skip elsewhere), loading a sibling test module, and reference-image comparison that
-writes the actual image and a red heat map of the difference to tests/backend/actual/."""
+expected, a skip elsewhere), loading a sibling test module, the on_compile hook that verifies every
+plan, and reference-image comparison that writes the actual image and a red heat map of the
+difference to tests/backend/actual/."""
 from __future__ import annotations
 
 import importlib.util
@@ -34,6 +35,18 @@ def load_module(name: str, path: Path):
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def verified(plans: list):
+    """An on_compile hook: keep each compiled plan in `plans` and fail on anything the verifier
+    finds, the real-driver rules included."""
+    from framegraph.verifier import verify_plan
+
+    def check(plan):
+        plans.append(plan)
+        problems = verify_plan(plan.to_dict(), driver_rules=True)
+        assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
+    return check
 
 
 def compare_with_reference(actual: np.ndarray, reference: Path, stem: str, *, tolerance: int,

@@ -34,20 +34,12 @@ STRATEGIES = ("naive", "per_resource", "batched", "split")
 SIZE = (16, 16)
 
 
-def _verified(plans: list):
-    def check(plan):
-        plans.append(plan)
-        problems = verify_plan(json.loads(plan.to_json()), driver_rules=True)
-        assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
-    return check
-
-
 def _render(ctx, build, *, strategy="batched", frames=2, **renderer_kw):
     """Render `frames` frames one at a time; returns (last image, plans compiled, renderer's last frame ms)."""
     plans: list = []
     target = OffscreenTarget(*SIZE)
     with Renderer(ctx, target, strategy=strategy, frames_in_flight=1, timestamps="frame",
-                  on_compile=_verified(plans), **renderer_kw) as renderer:
+                  on_compile=support.verified(plans), **renderer_kw) as renderer:
         for _ in range(frames):
             renderer.render(build)
             renderer.wait()
@@ -119,7 +111,7 @@ def test_async_compute_sample_runs_and_verifies(vk_context, queue, concurrent, s
     profile = async_compute.separate_streams(vk_context) if streams else None
     image, gpu_ms = async_compute.render_offscreen(
         vk_context, frames=2, size=(32, 24), compute_queue=queue, concurrent=concurrent, profile=profile,
-        on_compile=_verified(plans), field_iterations=16, shade_steps=8, animate=False)
+        on_compile=support.verified(plans), field_iterations=16, shade_steps=8, animate=False)
     plan = plans[0]
     assert {p.name: p.queue for p in plan.passes}["simulate"] == queue
     if streams and queue == "compute":
@@ -142,7 +134,7 @@ def test_async_compute_on_a_discrete_profile_transfers_ownership():
         fg.output(async_compute.make_build(**kw)(fg, frame))
         plan = framegraph.compile(fg.graph(), device="discrete",
                                   options=framegraph.CompileOptions(concurrent_sharing=concurrent))
-        assert not verify_plan(json.loads(plan.to_json()))
+        assert not verify_plan(json.loads(plan.to_json()), driver_rules=True)
         return plan
 
     plan = compile_variant(compute_queue="compute")

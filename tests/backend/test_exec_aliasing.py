@@ -26,7 +26,6 @@ except (ImportError, OSError) as error:
 
 import framegraph
 from framegraph.plan import BarrierCmd
-from framegraph.verifier import verify_plan
 from framegraph.vk import Access, Stage
 
 RED = (1.0, 0.0, 0.0, 1.0)
@@ -129,14 +128,6 @@ def make_build(*, b_queue: str = "compute", seen: list | None = None, scale: int
     return build
 
 
-def verified(plans: list):
-    def check(plan):
-        plans.append(plan)
-        problems = verify_plan(plan.to_dict())
-        assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
-    return check
-
-
 def _profile(ctx, indices):
     family = ctx.queues["graphics"].family
     return {"name": f"graphics-family-{indices}", "queues": {
@@ -167,7 +158,7 @@ def test_aliased_transients_render_correctly(vk_context, strategy, streams):
     # for: this test asks, so the aliasing itself is what adds the cross-queue waits.
     options = framegraph.CompileOptions(alias_across_queues=True)
     with Renderer(vk_context, target, strategy=strategy, profile=_profile(vk_context, indices),
-                  options=options, on_compile=verified(plans)) as renderer:
+                  options=options, on_compile=support.verified(plans)) as renderer:
         for _ in range(6):
             renderer.render(make_build(seen=seen))
             _check_image(target.read(), width, height)
@@ -239,7 +230,7 @@ def test_heaps_are_reused_across_frames_and_grow_for_a_bigger_graph(vk_context):
     before = vk_context.live_objects()
     target = OffscreenTarget(width, height)
     plans = []
-    with Renderer(vk_context, target, on_compile=verified(plans)) as renderer:
+    with Renderer(vk_context, target, on_compile=support.verified(plans)) as renderer:
         heaps = renderer.resources.heaps
         fif = renderer.frames_in_flight
         for _ in range(fif):
@@ -315,7 +306,7 @@ def test_placements_that_do_not_fit_fall_back_to_own_memory(vk_context):
     width, height = 48, 16
     target = OffscreenTarget(width, height)
     plans = []
-    with Renderer(vk_context, target, on_compile=verified(plans)) as renderer:
+    with Renderer(vk_context, target, on_compile=support.verified(plans)) as renderer:
         real = renderer.memory_requirements
 
         def understated(graph):

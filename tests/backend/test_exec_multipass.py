@@ -3,7 +3,6 @@ the committed reference, every compiled plan passes the verifier, nothing is lef
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 
@@ -35,21 +34,6 @@ def load_sample(name: str):
     return module
 
 
-def verified(plans: list):
-    """An on_compile hook: keep the plan, and check it with framegraph.verify where that exists."""
-    try:
-        from framegraph.verify import verify_plan
-    except ImportError:
-        verify_plan = None
-
-    def check(plan):
-        plans.append(plan)
-        if verify_plan is not None:
-            problems = verify_plan(json.loads(plan.to_json()), driver_rules=True)
-            assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
-    return check
-
-
 def compare_with_reference(actual: np.ndarray, reference_path: Path, stem: str) -> None:
     support.compare_with_reference(actual, reference_path, stem, tolerance=2, max_fraction=0.005)
 
@@ -64,7 +48,7 @@ def test_frames_match_reference(vk_context, multipass, strategy):
     before = vk_context.live_objects()
     plans = []
     images, times = multipass.render_offscreen(vk_context, frames=5, size=(64, 64), strategy=strategy,
-                                               on_compile=verified(plans), each_frame=True)
+                                               on_compile=support.verified(plans), each_frame=True)
     assert len(plans) == 1, "an identical graph re-declared each frame compiles once"
     assert plans[0].strategy == strategy
     assert len(images) == 5
@@ -84,7 +68,7 @@ def test_split_strategy_records_events(vk_context, multipass):
     family = vk_context.queues["graphics"].family
     single = DeviceProfile(name="single-queue", queues={q: QueueSlot(family=family)
                                                         for q in ("graphics", "compute", "transfer")})
-    multipass.render_offscreen(vk_context, frames=2, strategy="split", on_compile=verified(plans), profile=single)
+    multipass.render_offscreen(vk_context, frames=2, strategy="split", on_compile=support.verified(plans), profile=single)
     ops = [c.op for c in plans[0].commands()]
     assert "set_event" in ops and "wait_events" in ops and "reset_event" in ops
 

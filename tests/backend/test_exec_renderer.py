@@ -89,7 +89,7 @@ def _history_graph(fg, frame):
 def test_history_image_persists_across_frames(vk_context):
     plans = []
     target = OffscreenTarget(16, 8)
-    with Renderer(vk_context, target, on_compile=helpers.verified(plans)) as renderer:
+    with Renderer(vk_context, target, on_compile=support.verified(plans)) as renderer:
         seen = []
         for _ in range(5):
             renderer.render(_history_graph)
@@ -157,7 +157,7 @@ def test_plans_over_several_streams(vk_context, multipass, strategy):
     plans = []
     target = OffscreenTarget(64, 64)
     with Renderer(vk_context, target, strategy=strategy, profile=_profile(vk_context, (0, 1, 2)),
-                  on_compile=helpers.verified(plans)) as renderer:
+                  on_compile=support.verified(plans)) as renderer:
         for i in range(4):
             renderer.render(multipass.build)
             helpers.compare_with_reference(target.read(), REFERENCE, f"multipass.streams.{strategy}.{i}")

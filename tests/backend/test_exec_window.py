@@ -148,7 +148,7 @@ def test_window_presents_resizes_and_shows_the_frame(vk_context, window_context,
     target = WindowTarget(96, 64, title="framegraph-window-test")
     if detect == "wsi":
         target.framebuffer_size = lambda: target.extent
-    with Renderer(window_context, target, on_compile=helpers.verified(plans)) as renderer:
+    with Renderer(window_context, target, on_compile=support.verified(plans)) as renderer:
         assert target.format.full_name in ("VK_FORMAT_B8G8R8A8_UNORM", "VK_FORMAT_R8G8B8A8_UNORM")
         for _ in range(4):
             frame = renderer.render(multipass.build)

@@ -8,7 +8,6 @@ frames ran); regenerate one by deleting it and running the test, then look at it
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -29,7 +28,6 @@ ROOT = HERE.parents[1]
 if str(ROOT) not in sys.path:        # `samples` is a package at the repository root
     sys.path.insert(0, str(ROOT))
 
-from framegraph.verifier import verify_plan  # noqa: E402
 from samples import common, deferred, demo, shadow_map  # noqa: E402
 
 REFERENCE = HERE / "reference"
@@ -48,14 +46,6 @@ window = support.load_module("framegraph_test_exec_window_for_samples", HERE / "
 xvfb = window.xvfb          # the module-scoped private X server fixture
 
 
-def verified(plans: list):
-    def check(plan):
-        plans.append(plan)
-        problems = verify_plan(json.loads(plan.to_json()), driver_rules=True)
-        assert not problems, "verifier: " + "; ".join(str(p) for p in problems)
-    return check
-
-
 def compare_with_reference(actual: np.ndarray, stem: str, reference: str) -> None:
     support.compare_with_reference(actual, REFERENCE / f"{reference}.png", stem, tolerance=3, max_fraction=0.002)
 
@@ -63,7 +53,7 @@ def compare_with_reference(actual: np.ndarray, stem: str, reference: str) -> Non
 def render(ctx, name, *, strategy="batched", frames=3, plans=None, **params):
     images, times = common.render_offscreen(
         ctx, SAMPLES[name].build, size=SIZE, frames=frames, strategy=strategy, each_frame=True,
-        on_compile=verified([] if plans is None else plans), time=TIME, shadow_size=SHADOW_SIZE, **params)
+        on_compile=support.verified([] if plans is None else plans), time=TIME, shadow_size=SHADOW_SIZE, **params)
     return images, times
 
 
@@ -102,7 +92,7 @@ def test_deferred_with_async_compute_streams(vk_context, strategy):
         "transfer": {"family": family, "index": 0}}}
     plans = []
     images, _ = common.render_offscreen(vk_context, deferred.build, size=SIZE, frames=2, strategy=strategy,
-                                        each_frame=True, on_compile=verified(plans), profile=profile, time=TIME,
+                                        each_frame=True, on_compile=support.verified(plans), profile=profile, time=TIME,
                                         shadow_size=SHADOW_SIZE)
     plan = plans[0]
     assert {s.queue for s in plan.submits} == {"graphics", "compute"}
@@ -126,7 +116,7 @@ def test_window_presents_the_sample(vk_context, xvfb, name):
     plans = []
     with VulkanContext(app_name=f"{name}-window") as ctx:
         target = WindowTarget(*SIZE, title=f"framegraph-{name}-test")
-        with Renderer(ctx, target, on_compile=verified(plans)) as renderer:
+        with Renderer(ctx, target, on_compile=support.verified(plans)) as renderer:
             for _ in range(3):
                 frame = renderer.render(partial(SAMPLES[name].build, time=TIME, shadow_size=SHADOW_SIZE))
             renderer.wait()
