@@ -68,5 +68,5 @@ def _widen_lifetimes(resolved, order, streams, options, lts):
     anyway; lifetimes widen to them, so aliasing adds no cross-queue wait of its own."""
     pre = track(resolved, order, streams.stream_of, streams.family_of, options.concurrent_sharing, None)
     builder = SubmitBuilder(resolved, pre, options.strategy, streams.names, order)
-    submits = builder.build()
-    return widen_across_queues(lts, submits, builder.pos_submit, streams.names, len(order))
+    builder.build()
+    return widen_across_queues(lts, builder.signal_known, builder.pos_submit, streams.names, len(order))

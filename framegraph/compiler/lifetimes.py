@@ -59,33 +59,13 @@ def lifetimes(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict | None 
     return lts, first_discards
 
 
-def queue_clocks(submits) -> dict:
-    """For each submit (queue, signal value): the highest value of every other queue it is ordered
-    after through semaphore waits, transitively (a vector clock). Stage masks are ignored: enough
-    to know which work a queue has already waited for."""
-    clocks: dict = {}
-    latest: dict = {}
-    for s in submits:
-        clock = dict(clocks.get((s.queue, latest[s.queue]), {})) if s.queue in latest else {}
-        for w in s.waits:
-            if w.queue is None:
-                continue
-            for q, v in clocks.get((w.queue, w.value), {}).items():
-                clock[q] = max(clock.get(q, 0), v)
-            clock[w.queue] = max(clock.get(w.queue, 0), w.value)
-        clocks[(s.queue, s.signal_value)] = clock
-        latest[s.queue] = s.signal_value
-    return clocks
-
-
-def widen_across_queues(lts: tuple[Lifetime, ...], submits, pos_submit: dict, streams: list[str],
+def widen_across_queues(lts: tuple[Lifetime, ...], clocks: dict, pos_submit: dict, streams: list[str],
                         n_positions: int) -> tuple[Lifetime, ...]:
     """Each lifetime's `free_after` per queue: for an occupant on queue B, the resource is live until
     the position before B's first pass whose submit has waited for the resource's last use on every
     other queue (or to the end of the frame when B never waits)."""
     from dataclasses import replace
 
-    clocks = queue_clocks(submits)
     # Per queue: its passes' positions in order, with the submit value each belongs to.
     passes_on: dict[str, list[tuple[int, int]]] = {s: [] for s in streams}
     for pos, (stream, index) in sorted(pos_submit.items()):
@@ -105,7 +85,8 @@ def widen_across_queues(lts: tuple[Lifetime, ...], submits, pos_submit: dict, st
                     continue
                 value = pos_submit[last_pos][1] + 1
                 ordered = next((pos for pos, v in passes_on.get(b, ())
-                                if pos > last_pos and clocks.get((b, v), {}).get(a, 0) >= value), None)
+                                if pos > last_pos and (clock := clocks.get((b, v))) is not None
+                                and clock.highest(a) >= value), None)
                 until = max(until, (ordered - 1) if ordered is not None else n_positions)
             free.append((b, until))
         out.append(replace(lt, free_after=tuple(free)))

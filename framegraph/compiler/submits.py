@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..plan import BarrierCmd, Dependency, PassCmd, ResetEventCmd, SetEventCmd, Submit, Wait, WaitEventsCmd
 from ..vk import Layout, Stage
 from .barriers import entry_dependency, point_dependencies, reasons_of
+from .clock import QueueClock
 from .tracking import CrossDep, Tracked, Transition
 from .validate import ResolvedGraph
 
@@ -35,6 +36,9 @@ def event_may_carry(t: Transition, image_used_before_wait: bool) -> bool:
     return not (t.old_layout == Layout.UNDEFINED and t.new_layout in _ATTACHMENT_LAYOUTS)
 
 
+_NO_CLOCK = QueueClock()
+
+
 @dataclass
 class _Open:
     waits: list = field(default_factory=list)
@@ -56,8 +60,8 @@ class _Stream:
     name: str
     submits: list = field(default_factory=list)
     open: _Open = field(default_factory=_Open)
-    # what this stream is known to have waited for: other stream -> list of (value, stages)
-    known: dict = field(default_factory=dict)
+    # what this stream has already waited for, directly or through the submits it waited for
+    known: QueueClock = field(default_factory=QueueClock)
     passes_seen: int = 0
 
 
@@ -70,7 +74,7 @@ class SubmitBuilder:
         self.streams = {s: _Stream(s) for s in streams}
         self.host_order: list[tuple[str, int]] = []     # (stream, submit index) in closing order
         self.pos_submit: dict[int, tuple[str, int]] = {}  # order position -> (stream, submit index)
-        self.signal_known: dict[tuple[str, int], dict] = {}
+        self.signal_known: dict[tuple[str, int], QueueClock] = {}   # (stream, value) -> its clock
         self.stats = {"barrier_calls": 0, "image_barriers": 0, "buffer_barriers": 0, "memory_barriers": 0,
                       "events": 0, "semaphore_waits": 0}
 
@@ -93,7 +97,7 @@ class SubmitBuilder:
         s.submits.append(s.open)
         self.host_order.append((s.name, len(s.submits) - 1))
         value = len(s.submits)
-        self.signal_known[(s.name, value)] = {k: list(v) for k, v in s.known.items()}
+        self.signal_known[(s.name, value)] = s.known.copy()
         s.open = _Open()
         return value
 
@@ -111,12 +115,6 @@ class SubmitBuilder:
             self._close(s)
         return index + 1
 
-    def _implied(self, s: _Stream, stream: str, value: int, stages: Stage) -> bool:
-        for v, st in s.known.get(stream, ()):
-            if v >= value and ((stages & ~st) == 0 or st & Stage.ALL_COMMANDS):
-                return True
-        return False
-
     def _add_waits(self, s: _Stream, crosses: tuple[CrossDep, ...]) -> None:
         waits = []
         for c in crosses:
@@ -124,30 +122,23 @@ class SubmitBuilder:
             if value is None:
                 continue
             stages = Stage.ALL_COMMANDS if c.ownership else c.stages
-            if not self._implied(s, c.stream, value, stages):
+            if not s.known.implies(c.stream, value, stages):
                 waits.append(Wait(queue=c.stream, value=value, stages=stages))
         if not waits:
             return
         # Waits implied transitively by another new wait are dropped too.
-        kept = []
-        for w in waits:
-            implied = False
-            for other in waits:
-                if other is w:
-                    continue
-                known = self.signal_known.get((other.queue, other.value), {})
-                if any(v >= w.value for v, _ in known.get(w.queue, ())) and (w.stages & ~other.stages) == 0:
-                    implied = True
-            if not implied:
-                kept.append(w)
+        kept = [w for w in waits if not any(
+            other is not w and (w.stages & ~other.stages) == 0
+            and self._clock(other.queue, other.value).highest(w.queue) >= w.value for other in waits)]
         if s.open.commands:
             self._close(s)
         s.open.waits.extend(kept)
         for w in kept:
-            s.known.setdefault(w.queue, []).append((w.value, w.stages))
-            for other_stream, entries in self.signal_known.get((w.queue, w.value), {}).items():
-                for v, _ in entries:
-                    s.known.setdefault(other_stream, []).append((v, w.stages))
+            s.known.add(w.queue, w.value, w.stages)
+            s.known.merge(self._clock(w.queue, w.value), w.stages)
+
+    def _clock(self, stream: str, value: int) -> QueueClock:
+        return self.signal_known.get((stream, value)) or _NO_CLOCK
 
     # -- commands --------------------------------------------------------------------------
     def _split_events(self, s: _Stream, transitions: tuple[Transition, ...]) -> tuple[Transition, ...]:
