@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import vulkan as vk
+from vulkan import ffi
 
 import framegraph
 from framegraph.cache import PlanCache
@@ -22,7 +23,8 @@ from framegraph.profiles import DeviceProfile, QueueSlot
 from .owner import Owner
 from .pipelines import DescriptorArena, Pipelines
 from .recorder import Program
-from .resources import Allocator, ResourceCache, StagingRing
+from .memory import Buffer, Image
+from .resources import Allocator, PhysicalBuffer, PhysicalImage, ResourceCache, StagingRing
 from .timing import GpuTimer
 
 WAIT_TIMEOUT_NS = 20 * 1_000_000_000
@@ -58,9 +60,27 @@ class StreamQueue(NamedTuple):
     timestamp_bits: int
 
 
+def _check_imports(imports: dict) -> None:
+    """What `external=` may be, checked where the user's frame is still in view (a wrong object
+    would otherwise fail deep in the backend with no resource named)."""
+    for name, external in imports.items():
+        if isinstance(external, (PhysicalImage, PhysicalBuffer, Image, Buffer)):
+            continue
+        if isinstance(external, ffi.CData) and ffi.typeof(external).kind == "pointer":
+            continue
+        raise framegraph.FrameGraphError(
+            f"external={type(external).__name__} object: an imported resource takes a PhysicalImage or "
+            "PhysicalBuffer, a memory.Image or memory.Buffer, or a VkImage/VkBuffer handle", resource=name)
+
+
 class FrameSlot:
     """Per-frame-in-flight objects: command pools (one per queue family; recording is on one
-    thread) with their command buffers, events, descriptor pools, the timestamp query pool."""
+    thread) with their command buffers, events, descriptor pools, the timestamp query pool.
+
+    Two pools per family: `pools` (TRANSIENT, reset wholesale when the slot comes round: recordings
+    made every frame) and `replay_pools` (never reset wholesale: each command buffer keeps its
+    recording until it is recorded again, see recorder.Program.record_replay). `recorded` says what
+    each replay command buffer holds; None is "nothing valid"."""
 
     def __init__(self, ctx, owner: Owner, index: int, *, push_descriptors: bool, allocator: Allocator) -> None:
         self.ctx = ctx
@@ -68,6 +88,9 @@ class FrameSlot:
         self.index = index
         self.pools: dict[int, Any] = {}
         self.buffers: dict[int, list] = {}
+        self.replay_pools: dict[int, Any] = {}
+        self.replay_buffers: dict[int, list] = {}
+        self.recorded: dict[tuple, Any] = {}
         self.events: dict[tuple, Any] = {}
         self.frame = -1                      # the frame recorded here last
         self.values: dict[str, int] = {}     # stream -> timeline value that frame ends at
@@ -76,15 +99,23 @@ class FrameSlot:
         self.staging = StagingRing(allocator, f"frame{index}")
 
     def command_buffer(self, family: int, k: int):
-        pool = self.pools.get(family)
+        return self._buffer(self.pools, self.buffers, family, k, vk.VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, "")
+
+    def replay_buffer(self, family: int, k: int):
+        # vkBeginCommandBuffer resets one buffer of this pool implicitly (RESET_COMMAND_BUFFER).
+        return self._buffer(self.replay_pools, self.replay_buffers, family, k,
+                            vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT, ".replay")
+
+    def _buffer(self, pools, lists, family, k, flags, kind):
+        pool = pools.get(family)
         if pool is None:
-            pool = self.pools[family] = self.owner.create("VkCommandPool", vk.VkCommandPoolCreateInfo(
-                flags=vk.VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, queueFamilyIndex=family),
-                name=f"frame{self.index}.pool.family{family}")
-            self.buffers[family] = []
-        buffers = self.buffers[family]
+            pool = pools[family] = self.owner.create("VkCommandPool", vk.VkCommandPoolCreateInfo(
+                flags=flags, queueFamilyIndex=family), name=f"frame{self.index}{kind}.pool.family{family}")
+            lists[family] = []
+        buffers = lists[family]
         while len(buffers) <= k:
-            (cmd,) = self.ctx.allocate_command_buffers(pool, 1, name=f"frame{self.index}.family{family}.cmd{len(buffers)}")
+            (cmd,) = self.ctx.allocate_command_buffers(
+                pool, 1, name=f"frame{self.index}{kind}.family{family}.cmd{len(buffers)}")
             buffers.append(self.owner.adopt("VkCommandBuffer", cmd))
         return buffers[k]
 
@@ -102,6 +133,15 @@ class FrameSlot:
         if self.arena is not None:
             self.arena.reset()
         self.staging.reset()
+
+    def abandon(self) -> None:
+        """A frame failed here before reaching the GPU (nothing of this slot is pending): every
+        command buffer back to the initial state, recordings forgotten, staging and queries free."""
+        self.reset()
+        for pool in self.replay_pools.values():
+            vk.vkResetCommandPool(self.ctx.device, pool, 0)
+        self.recorded.clear()
+        self.timer.abandon()
 
 
 class _Compiled:
@@ -125,7 +165,7 @@ class Renderer:
                  options: framegraph.CompileOptions | None = None, timestamps: bool | str = True,
                  push_descriptors: bool | None = None, on_compile: Callable | None = None,
                  name: str = "frame", plan_cache_size: int = 16, profile=None,
-                 plan_cache: PlanCache | bool = True) -> None:
+                 plan_cache: PlanCache | bool = True, replay: bool | str = False) -> None:
         """`profile` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
         dict). Streams it puts on queues the context lacks run on a queue of the same family: that is
         how single-queue devices still execute multi-queue plans (semaphores and all).
@@ -134,7 +174,19 @@ class Renderer:
         used as given (shared, or to read its counters), False compiles every frame (measurements).
 
         `timestamps`: True times each pass and each command buffer, "frame" only the command buffers
-        (start to end, barriers included: last_gpu_frame_ms), False nothing."""
+        (start to end, barriers included: last_gpu_frame_ms), False nothing.
+
+        `replay`: False records every command of every frame. True re-submits what a frame slot
+        recorded before for passes whose callback is `static(fn, key=...)` (recorder.static) while
+        the plan, the handles of the resources each run of commands touches, the resource generation
+        (anything destroyed: resize, re-allocation), the timestamp pool, the static keys and
+        `recording_epoch` (bump it, e.g. after reloading pipelines: invalidate_recordings()) are
+        unchanged; other passes are recorded alone, every frame. "all": every pass replays unless
+        its callback is `dynamic(fn)` or it wrote host data while recording (upload(),
+        update_buffer(): from then on it is recorded every frame). A swapchain image counts as a
+        resource: runs that touch it are recorded again when the image index changes. Needs push
+        descriptors (descriptor sets from the per-frame arena do not outlive the frame); without
+        them `replay` is off and `replay_off_reason` says why."""
         if frames_in_flight < 1:
             raise ValueError("frames_in_flight must be at least 1")
         self.ctx = ctx
@@ -145,10 +197,18 @@ class Renderer:
         self.on_compile = on_compile
         self.profile = device_profile(ctx) if profile is None else framegraph.resolve_profile(profile)
         self._shared_queues = profile is not None
+        if replay not in (False, True, "all"):
+            raise ValueError(f"replay must be False, True or 'all', got {replay!r}")
         self.owner = Owner(ctx)
         self.allocator = Allocator(ctx)
         self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)
         self.pipelines = Pipelines(ctx, push_descriptors=push_descriptors)
+        self.replay: str | None = {False: None, True: "marked", "all": "all"}[replay]
+        self.replay_off_reason = None
+        if self.replay is not None and not self.pipelines.push_descriptors:
+            self.replay, self.replay_off_reason = None, "no push descriptors"
+        self.recording_epoch = 0
+        self.last_recorded = 0          # command buffers recorded by the latest frame (replayed: not)
         self.slots = [FrameSlot(ctx, self.owner, i, push_descriptors=self.pipelines.push_descriptors,
                                 allocator=self.allocator) for i in range(frames_in_flight)]
         for slot in self.slots:
@@ -268,6 +328,10 @@ class Renderer:
         for slot in sorted(self.slots, key=lambda s: s.frame):
             self._retire(slot)
 
+    def invalidate_recordings(self) -> None:
+        """Record every command again at the next frames (e.g. after a pipeline reload)."""
+        self.recording_epoch += 1
+
     def render(self, build: Callable) -> FrameInfo:
         if self._closed:
             raise RuntimeError("renderer is closed")
@@ -279,11 +343,12 @@ class Renderer:
 
         frame = FrameInfo(index=index, slot=slot.index, time=time.perf_counter() - self._start)
         began = False
+        program = None
         try:
             fg = FrameGraph(self.name)
             if self.target is not None:
-                self.target.begin_frame(frame)
                 began = True
+                self.target.begin_frame(frame)
                 frame.output = self.target.declare(fg, frame)
             result = build(fg, frame)
             if self.target is not None:
@@ -292,15 +357,17 @@ class Renderer:
             plan = self.last_plan = compiled.plan
 
             queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
+            _check_imports(fg.imports)
             resolved = self.resources.resolve(plan, outputs=fg.outputs, imports=fg.imports, slot=slot.index,
                                               frame=index)
             program = compiled.programs.get(slot.index)
             if program is None:
                 program = compiled.programs[slot.index] = Program(
                     self.ctx, plan, slot=slot, resolved=resolved, timelines=self._timelines, queues=queues,
-                    debug=self.ctx.debug)
+                    debug=self.ctx.debug, replay=self.replay is not None)
             else:
                 program.rebind(resolved)
+            program.submitted = 0
             acquire = present = None
             if self.target is not None:
                 acquire, present = self.target.semaphores(frame)
@@ -310,26 +377,42 @@ class Renderer:
                 raise framegraph.FrameGraphError("the frame never uses the swapchain image it acquired")
             program.set_values(self._base, acquire=acquire, present=present)
 
-            slot.timer.prepare(len(plan.passes), len(plan.submits))
-            program.record(self, frame, resolved, fg.callbacks, slot.timer)
+            slot.timer.prepare(program.query_layout(slot.timer))
+            if self.replay is None:
+                program.record(self, frame, resolved, fg.callbacks, slot.timer)
+                self.last_recorded = len(program.submits)
+            else:
+                self.last_recorded = program.record_replay(self, frame, resolved, fg.callbacks, slot.timer,
+                                                           self.replay, self.recording_epoch)
             program.submit()
         except BaseException:
-            # Nothing of this frame reached the GPU: the slot's pools are reset on its next use; the
-            # target gives back what it acquired (a window consumes the acquire semaphore).
+            if program is not None and program.submitted:
+                # Part of the frame is on the GPU and waits on (or is waited on by) the rest: submit the
+                # rest, finish the frame, then let the exception go on.
+                program.submit()
+                self._finish_frame(slot, frame, plan, program)
+                raise
+            # Nothing of this frame reached the GPU: every command buffer of the slot goes back to the
+            # initial state and its queries are never waited for; the target gives back what it
+            # acquired (a window consumes the acquire semaphore).
+            slot.abandon()
             if began:
                 self.target.abort_frame(frame)
             raise
+        self._finish_frame(slot, frame, plan, program)
+        return frame
+
+    def _finish_frame(self, slot: FrameSlot, frame: FrameInfo, plan, program) -> None:
         ends = {}
         for submit in plan.submits:
             ends[submit.queue] = max(ends.get(submit.queue, 0), submit.signal_value)
         for stream, last in ends.items():
             self._base[stream] += last
         slot.values = {stream: self._base[stream] for stream in ends}
-        slot.frame = index
+        slot.frame = frame.index
         self.frame += 1
         if self.target is not None:
             self.target.end_frame(frame, program.present_queue)
-        return frame
 
     # -- teardown -------------------------------------------------------------------------
     def close(self) -> None:

@@ -5,11 +5,19 @@ Vulkan structs cost ~15 µs each to build in this binding, so every dependency, 
 submit info is built once per (plan, frame slot) as a `Program` and reused each frame; what
 changes between frames (resource handles after a re-allocation, semaphore values, swapchain
 semaphores) is patched in place.
+
+Replay (Renderer(replay=...)): a submit's commands are split into segments, each its own primary
+command buffer in the submit's list — runs of barriers and replayable passes, and each pass that must
+be recorded every frame alone. A segment recorded earlier in this frame slot is submitted again
+(recorded without ONE_TIME_SUBMIT) while its key — plan, the handles of every resource it touches,
+the resource generation, the timestamp pool, the passes' `static(key=...)` keys and the renderer's
+epoch — is unchanged. Command buffers of one submission execute in order as one stream, so barriers,
+events and semaphores are exactly the plan's whether a frame replays or records.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Callable, Hashable
 
 import vulkan as vk
 from vulkan import ffi, lib
@@ -45,6 +53,66 @@ _DESCRIPTOR_NEEDS = {   # descriptor type -> (access bits one of which the pass 
 }
 
 _OP_BARRIER, _OP_SET, _OP_WAIT, _OP_RESET, _OP_PASS = range(5)
+_serial = [0]
+
+
+class Static:
+    """An execute callback whose commands depend only on the plan, the pass's resources and `key`:
+    with replay on, its recording is reused while those are unchanged. Per-frame inputs reach the GPU
+    as data (buffers the frame writes), not as re-recorded commands."""
+    __slots__ = ("fn", "key")
+
+    def __init__(self, fn: Callable, key: Hashable = None) -> None:
+        self.fn = fn
+        self.key = key
+
+    def __call__(self, ctx):
+        return self.fn(ctx)
+
+
+class Dynamic:
+    """An execute callback recorded every frame, even under `replay="all"` (it records per-frame
+    values: push constants from the frame's time, a changing draw count...)."""
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    def __call__(self, ctx):
+        return self.fn(ctx)
+
+
+def static(fn: Callable | None = None, *, key: Hashable = None):
+    """`p.execute(static(fn))`, `p.execute(static(fn, key=(count,)))` or `@static`: see Static."""
+    if fn is None:
+        return lambda f: Static(f, key)
+    return Static(fn, key)
+
+
+def dynamic(fn: Callable) -> Dynamic:
+    """`p.execute(dynamic(fn))`: see Dynamic."""
+    return Dynamic(fn)
+
+
+class _Segment:
+    """A run of one submit's commands recorded into one command buffer (see the module's docstring)."""
+    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "slot_key", "resources", "passes")
+
+    def __init__(self, submit, ops: list, dynamic: bool) -> None:
+        self.submit = submit
+        self.ops = ops
+        self.dynamic = dynamic
+        self.first = self.last = False
+        self.cmd = self.slot_key = None
+        names: dict[str, None] = {}
+        self.passes = []
+        for op in ops:
+            if op[0] == _OP_PASS:
+                self.passes.append(op[1].name)
+                names.update(dict.fromkeys(op[1].by_resource))
+            elif op[0] != _OP_RESET:
+                names.update(dict.fromkeys(op[-1]))
+        self.resources = tuple(names)
 
 
 def _queue(q):
@@ -84,7 +152,11 @@ class PassInfo:
 class Program:
     """One plan's Vulkan structs for one frame slot."""
 
-    def __init__(self, ctx, plan, *, slot, resolved: dict, timelines: dict, queues: dict, debug, label_prefix=""):
+    def __init__(self, ctx, plan, *, slot, resolved: dict, timelines: dict, queues: dict, debug, label_prefix="",
+                 replay: bool = False):
+        _serial[0] += 1
+        self.serial = _serial[0]
+        self.replay = replay
         self.ctx = ctx
         self.plan = plan
         self.slot = slot
@@ -101,9 +173,17 @@ class Program:
             family = plan.queues[submit.queue]["family"]
             k = counters.get(family, 0)
             counters[family] = k + 1
-            cmd = slot.command_buffer(family, k)
-            self.submits.append(_SubmitProgram(self, index, submit, cmd, resolved, timelines, queues[submit.queue]))
+            self.submits.append(_SubmitProgram(self, index, submit, family, resolved, timelines, queues[submit.queue]))
+            if not replay:
+                self.submits[-1].set_command_buffers([slot.command_buffer(family, k)])
         self.submit_array = ffi.new("VkSubmitInfo2[]", [s.info for s in self.submits])
+        self.submitted = 0                       # submit groups handed to the driver this frame
+        # Replay: the segments of the current layout, the passes that turned out to record host data,
+        # and the query layout (fixed per plan so replayed command buffers write the same queries).
+        self.segments: list[_Segment] = []
+        self.layout_key = None
+        self.host_data_passes: set[str] = set()
+        self.timer_layout = None
         # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
         self.groups: list[tuple[Any, int, int]] = []
         for i, s in enumerate(self.submits):
@@ -151,6 +231,13 @@ class Program:
         self.keep.append(info)
         return info
 
+    def query_layout(self, timer) -> tuple:
+        if self.timer_layout is None:
+            self.timer_layout = timer.layout(
+                [(c.pass_name, s.timestamps) for s in self.submits for c in s.submit.commands
+                 if isinstance(c, PassCmd)], [s.timestamps for s in self.submits])
+        return self.timer_layout
+
     # -- per frame -----------------------------------------------------------------------
     def rebind(self, resolved: dict) -> int:
         """Point the structs at this frame's resources; returns how many fields changed."""
@@ -182,58 +269,156 @@ class Program:
                     s.signals_array[s.present_slot].semaphore = present
 
     def record(self, renderer, frame, resolved: dict, callbacks: dict, timer) -> None:
-        begin = self.ctx_begin_info()
-        for s in self.submits:
+        """Record every submit's commands into its one command buffer (replay off)."""
+        begin = self.ctx_begin_info(True)
+        for index, s in enumerate(self.submits):
             cmd = s.cmd
             vk.vkBeginCommandBuffer(cmd, begin)
-            span = timer.begin_commands(cmd, s.timestamps) if s.timestamps else None
-            for op in s.ops:
-                code = op[0]
-                if code == _OP_BARRIER:
-                    lib.vkCmdPipelineBarrier2(cmd, op[1])
-                elif code == _OP_PASS:
-                    self._record_pass(renderer, frame, cmd, op[1], op[2], resolved, callbacks, timer,
-                                      s.timestamps)
-                elif code == _OP_SET:
-                    lib.vkCmdSetEvent2(cmd, op[1], op[2])
-                elif code == _OP_WAIT:
-                    lib.vkCmdWaitEvents2(cmd, op[1], op[2], op[3])
-                else:
-                    lib.vkCmdResetEvent2(cmd, op[1], op[2])
-            if span is not None:
-                timer.end(cmd, span)
+            self._record_ops(renderer, frame, cmd, s.ops, resolved, callbacks, timer,
+                             timer.begin_commands(cmd, index), True)
             vk.vkEndCommandBuffer(cmd)
 
-    def ctx_begin_info(self):
-        info = self.memo.get("begin")
+    def _record_ops(self, renderer, frame, cmd, ops, resolved, callbacks, timer, span, last) -> list:
+        """Returns the passes that recorded host data (an upload): their commands cannot be replayed."""
+        host_data = []
+        for op in ops:
+            code = op[0]
+            if code == _OP_BARRIER:
+                lib.vkCmdPipelineBarrier2(cmd, op[1])
+            elif code == _OP_PASS:
+                if self._record_pass(renderer, frame, cmd, op[1], op[2], resolved, callbacks, timer):
+                    host_data.append(op[1].name)
+            elif code == _OP_SET:
+                lib.vkCmdSetEvent2(cmd, op[1], op[2])
+            elif code == _OP_WAIT:
+                lib.vkCmdWaitEvents2(cmd, op[1], op[2], op[3])
+            else:
+                lib.vkCmdResetEvent2(cmd, op[1], op[2])
+        if span is not None and last:
+            timer.end(cmd, span)
+        return host_data
+
+    def ctx_begin_info(self, one_time: bool):
+        info = self.memo.get(("begin", one_time))
         if info is None:
-            info = self.memo["begin"] = vk.VkCommandBufferBeginInfo(
-                flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)
+            info = self.memo[("begin", one_time)] = vk.VkCommandBufferBeginInfo(
+                flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT if one_time else 0)
         return info
 
-    def _record_pass(self, renderer, frame, cmd, info: PassInfo, label, resolved, callbacks, timer, timed):
+    def _record_pass(self, renderer, frame, cmd, info: PassInfo, label, resolved, callbacks, timer) -> bool:
         self.debug.begin_label_struct(cmd, label)
-        query = timer.begin(cmd, info.name, timed) if timed else None
+        query = timer.begin(cmd, info.name)
         callback = callbacks.get(info.name)
+        host_data = False
         if callback is not None:
             pc = PassContext(renderer, self, info, cmd, resolved, frame)
             try:
                 callback(pc)
             finally:
                 pc._finish()
+            host_data = pc._host_data
         if query is not None:
             timer.end(cmd, query)
         self.debug.end_label(cmd)
+        return host_data
+
+    # -- replay --------------------------------------------------------------------------
+    def _replayable(self, name: str, callback, policy) -> tuple[bool, Hashable]:
+        if callback is None:
+            return True, None
+        if isinstance(callback, Static):
+            return name not in self.host_data_passes, callback.key
+        if isinstance(callback, Dynamic) or policy != "all" or name in self.host_data_passes:
+            return False, None
+        return True, None
+
+    def _layout(self, dynamic: frozenset) -> None:
+        """Split each submit into segments around the passes recorded every frame, and give each
+        segment a command buffer of this slot's replay pool."""
+        self.segments = []
+        counters: dict[int, int] = {}
+        for s in self.submits:
+            mine: list[_Segment] = []
+            run: list = []
+            for op in s.ops:
+                if op[0] == _OP_PASS and op[1].name in dynamic:
+                    if run:
+                        mine.append(_Segment(s, run, False))
+                        run = []
+                    mine.append(_Segment(s, [op], True))
+                else:
+                    run.append(op)
+            if run or not mine:
+                mine.append(_Segment(s, run, False))
+            mine[0].first = mine[-1].last = True
+            for seg in mine:
+                k = counters.get(s.family, 0)
+                counters[s.family] = k + 1
+                seg.slot_key = (s.family, k)
+                seg.cmd = self.slot.replay_buffer(s.family, k)
+            s.set_command_buffers([seg.cmd for seg in mine])
+            self.segments += mine
+        self.submit_array = ffi.new("VkSubmitInfo2[]", [s.info for s in self.submits])
+        self.layout_key = dynamic
+
+    def record_replay(self, renderer, frame, resolved: dict, callbacks: dict, timer, policy, epoch) -> int:
+        """Record the segments whose recording in this slot is stale; returns how many were recorded."""
+        keys = {}
+        dynamic = []
+        for name in self.passes:
+            ok, key = self._replayable(name, callbacks.get(name), policy)
+            if ok:
+                keys[name] = key
+            else:
+                dynamic.append(name)
+        dynamic = frozenset(dynamic)
+        if dynamic != self.layout_key:
+            self._layout(dynamic)
+        slot = self.slot
+        recorded = slot.recorded
+        common = (self.serial, epoch, _resources.generation(), timer.pool)
+        count = 0
+        for index, seg in enumerate(self.segments):
+            if seg.dynamic:
+                key = None
+            else:
+                key = (common, index, tuple([resolved[n].handle for n in seg.resources]),
+                       tuple([keys[p] for p in seg.passes]))
+                if recorded.get(seg.slot_key) == key:
+                    continue
+            recorded[seg.slot_key] = None           # until its recording has ended
+            cmd = seg.cmd
+            vk.vkBeginCommandBuffer(cmd, self.ctx_begin_info(seg.dynamic))
+            submit_index = seg.submit.index
+            span = timer.begin_commands(cmd, submit_index) if seg.first else timer.command_query[submit_index]
+            host_data = self._record_ops(renderer, frame, cmd, seg.ops, resolved, callbacks, timer, span, seg.last)
+            vk.vkEndCommandBuffer(cmd)
+            count += 1
+            if host_data and not seg.dynamic:
+                # It wrote this frame's data to staging while recording: never replay it (the next
+                # frame lays the submit out again with this pass on its own).
+                self.host_data_passes.update(host_data)
+                continue
+            recorded[seg.slot_key] = key
+        return count
 
     def submit(self) -> None:
-        for queue, start, count in self.groups:
+        """Submit the frame; `submitted` counts the vkQueueSubmit2 calls that went through, so a
+        failure part-way can finish the frame (resume) rather than leave waits that never signal."""
+        groups = self.groups
+        while self.submitted < len(groups):
+            queue, start, count = groups[self.submitted]
             vk.vkQueueSubmit2(queue, count, self.submit_array + start, vk.VK_NULL_HANDLE)
+            self.submitted += 1
 
 
 class _SubmitProgram:
-    def __init__(self, program: Program, index: int, submit, cmd, resolved, timelines, queue):
+    def __init__(self, program: Program, index: int, submit, family: int, resolved, timelines, queue):
         self.submit = submit
-        self.cmd = cmd
+        self.index = index
+        self.family = family
+        self.cmd = None
+        self.cmd_infos = None
         self.queue_handle = queue.handle
         self.timestamps = queue.timestamp_bits
         self.ops: list[tuple] = []
@@ -241,7 +426,7 @@ class _SubmitProgram:
         for c in submit.commands:
             if isinstance(c, BarrierCmd):
                 dep = program.dependency(c.dependency, resolved)
-                self.ops.append((_OP_BARRIER, ffi.addressof(dep)))
+                self.ops.append((_OP_BARRIER, ffi.addressof(dep), _names(c.dependency)))
             elif isinstance(c, PassCmd):
                 info = program.passes[c.pass_name]
                 label = program.debug.label_struct(c.pass_name)
@@ -250,7 +435,7 @@ class _SubmitProgram:
             elif isinstance(c, SetEventCmd):
                 event = events.setdefault(c.event, program.slot.event((index, c.event)))
                 dep = program.dependency(c.dependency, resolved)
-                self.ops.append((_OP_SET, event, ffi.addressof(dep)))
+                self.ops.append((_OP_SET, event, ffi.addressof(dep), _names(c.dependency)))
             elif isinstance(c, WaitEventsCmd):
                 handles = [events.setdefault(e, program.slot.event((index, e))) for e in c.events]
                 deps = [program.dependency(d, resolved) for d in c.dependencies]
@@ -258,7 +443,8 @@ class _SubmitProgram:
                 event_array = ffi.new("VkEvent[]", handles)
                 dep_array = ffi.new("VkDependencyInfo[]", deps)
                 program.keep += [event_array, dep_array]
-                self.ops.append((_OP_WAIT, len(handles), event_array, dep_array))
+                self.ops.append((_OP_WAIT, len(handles), event_array, dep_array,
+                                 [n for d in c.dependencies for n in _names(d)]))
             elif isinstance(c, ResetEventCmd):
                 event = events.setdefault(c.event, program.slot.event((index, c.event)))
                 self.ops.append((_OP_RESET, event, int(c.stages)))
@@ -282,15 +468,27 @@ class _SubmitProgram:
         if submit.present:
             self.present_slot = len(signals)
             signals.append(vk.VkSemaphoreSubmitInfo(stageMask=vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT))
-        self.info = vk.VkSubmitInfo2(
-            pWaitSemaphoreInfos=waits or None,
-            pCommandBufferInfos=[vk.VkCommandBufferSubmitInfo(commandBuffer=cmd)],
-            pSignalSemaphoreInfos=signals)
+        self.info = vk.VkSubmitInfo2(pWaitSemaphoreInfos=waits or None, pSignalSemaphoreInfos=signals)
         program.keep.append(self.info)
         self.waits_array = self.info.pWaitSemaphoreInfos
         self.signals_array = self.info.pSignalSemaphoreInfos
         self.value_slots = [(self.waits_array if which == "waits" else self.signals_array, k, stream, value)
                             for which, k, stream, value in self.value_slots]
+
+
+    def set_command_buffers(self, cmds: list) -> None:
+        """The command buffers this submit executes, in order (one, or its replay segments)."""
+        self.cmd = cmds[0]
+        self.cmd_infos = ffi.new("VkCommandBufferSubmitInfo[]", len(cmds))
+        for i, cmd in enumerate(cmds):
+            self.cmd_infos[i].sType = vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO
+            self.cmd_infos[i].commandBuffer = cmd
+        self.info.commandBufferInfoCount = len(cmds)
+        self.info.pCommandBufferInfos = self.cmd_infos
+
+
+def _names(dep) -> list[str]:
+    return [b.resource for b in dep.images] + [b.resource for b in dep.buffers]
 
 
 def _as_bytes(data) -> bytes:
@@ -327,6 +525,7 @@ class PassContext:
         self._resolved = resolved
         self._pipeline: Pipeline | None = None
         self._rendering = False
+        self._host_data = False              # upload()/update_buffer(): this frame's data in commands
 
     # -- resources -----------------------------------------------------------------------
     def _declared(self, name: str):
@@ -627,6 +826,7 @@ class PassContext:
         The pass must declare a transfer_write of it."""
         access = self._transfer_access(name, Access.TRANSFER_WRITE)
         raw = _as_bytes(data)
+        self._host_data = True
         staging, at = self._program.slot.staging.allocate(len(raw))
         staging.mapped[at:at + len(raw)] = raw
         res = self._resolved[name]
@@ -653,6 +853,7 @@ class PassContext:
         """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""
         self._transfer_access(buffer, Access.TRANSFER_WRITE)
         raw = _as_bytes(data)
+        self._host_data = True
         lib.vkCmdUpdateBuffer(self.cmd, self._resolved[buffer].handle, offset, len(raw), ffi.from_buffer(raw))
 
     def copy_buffer(self, src: str, dst: str, size: int | None = None) -> None:

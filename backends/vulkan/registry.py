@@ -13,7 +13,11 @@ from vulkan import ffi
 
 def handle_value(handle: Any) -> int:
     """A Vulkan handle as the uint64 that debug utils and our keys use."""
-    return int(ffi.cast("uint64_t", handle))
+    try:
+        return int(ffi.cast("uint64_t", handle))
+    except TypeError:
+        raise TypeError(f"a Vulkan handle (a cffi pointer or an int) was expected, got a "
+                        f"{type(handle).__name__}") from None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from framegraph.graph import Handle
 from framegraph.vk import Format
 
 from .owner import Owner
+from .recorder import static
 from .resources import PhysicalImage
 
 
@@ -102,7 +103,8 @@ class OffscreenTarget:
         with fg.add_pass(name, queue=self.readback_queue) as p:
             p.reads(handle, "transfer_read")
             p.writes(rb, "transfer_write", discard=True)
-            p.execute(lambda ctx: ctx.copy_image_to_buffer(self.name, name))
+            # The same copy every frame of a slot (its own buffer): replayable.
+            p.execute(static(lambda ctx: ctx.copy_image_to_buffer(self.name, name)))
         self._pending = (frame.slot, (frame.index, buffer, self.extent))
 
     def semaphores(self, frame):
@@ -192,6 +194,7 @@ class WindowTarget:
         self._acquire: list = []
         self._present: list = []
         self._index = ffi.new("uint32_t*")
+        self._acquired = False
         self._glfw = None
 
     # -- set-up ---------------------------------------------------------------------------
@@ -306,6 +309,7 @@ class WindowTarget:
 
     # -- the renderer's calls -------------------------------------------------------------
     def begin_frame(self, frame) -> None:
+        self._acquired = False
         self._glfw.poll_events()
         if self.dirty or self.framebuffer_size() != self.extent:
             self._recreate()
@@ -321,6 +325,7 @@ class WindowTarget:
                 self._report("acquire", report)
                 self.dirty = True          # acquired all the same: render and present, then recreate
             break
+        self._acquired = True
         frame.image_index = int(self._index[0])
         frame.extent = self.extent
         frame.format = self.format.full_name
@@ -351,6 +356,10 @@ class WindowTarget:
     def abort_frame(self, frame) -> None:
         """The frame failed after the acquire: wait on (consume) its acquire semaphore so the slot can
         reuse it, and recreate the swapchain at the next frame to get the unpresented image back."""
+        self.dirty = True
+        if not self._acquired:          # failed before the acquire: nothing to give back
+            return
+        self._acquired = False
         ctx = self.renderer.ctx
         queue = ctx.queues["graphics"].handle
         wait = vk.VkSemaphoreSubmitInfo(semaphore=self._acquire[frame.slot],

@@ -29,48 +29,65 @@ class GpuTimer:
         self.used = 0
         self.names: list[tuple[str, int, int]] = []    # per pass: (name, first query, valid bits)
         self.commands: list[tuple[int, int]] = []      # per command buffer: (first query, valid bits)
+        self.pass_query: dict[str, int] = {}
+        self.command_query: list = []
         self.last_spans_ns: list[tuple[float, float]] = []
 
-    def prepare(self, passes: int, command_buffers: int = 0) -> None:
-        """Before recording a frame in this slot (whose previous frame has finished)."""
-        self.used = 0
-        self.names.clear()
-        self.commands.clear()
-        if not self.enabled:
+    def layout(self, passes, command_buffers) -> tuple:
+        """A fixed query layout for one plan: (pass name, valid bits) and command buffers' valid bits
+        in plan order -> ({pass: query}, [query or None per command buffer], names, commands, used).
+        Fixed, so that command buffers recorded once and replayed write the queries `collect` reads."""
+        pass_query: dict[str, int] = {}
+        names, commands, command_query = [], [], []
+        q = 0
+        if self.enabled and self.per_pass:
+            for name, bits in passes:
+                if bits:
+                    pass_query[name] = q
+                    names.append((name, q, bits))
+                    q += 2
+        for bits in command_buffers:
+            if self.enabled and bits:
+                command_query.append(q)
+                commands.append((q, bits))
+                q += 2
+            else:
+                command_query.append(None)
+        return pass_query, command_query, names, commands, q
+
+    def prepare(self, layout: tuple) -> None:
+        """Before recording (or replaying) a frame in this slot, whose previous frame has finished."""
+        self.pass_query, self.command_query, names, commands, used = layout
+        self.names, self.commands, self.used = names, commands, used
+        if not self.enabled or not used:
             return
-        needed = 2 * max((passes if self.per_pass else 0) + command_buffers, 1)
-        if needed > self.capacity:
+        if used > self.capacity:
             if self.pool is not None:
                 self.owner.release(self.pool, "VkQueryPool")
-            self.capacity = max(needed, 2 * self.capacity, 32)
+            self.capacity = max(used, 2 * self.capacity, 32)
             self.pool = self.owner.create("VkQueryPool", vk.VkQueryPoolCreateInfo(
                 queryType=vk.VK_QUERY_TYPE_TIMESTAMP, queryCount=self.capacity), name=f"{self.name}.timestamps")
         vk.vkResetQueryPool(self.ctx.device, self.pool, 0, self.capacity)
 
-    def _take(self) -> int | None:
-        if not self.enabled or self.used + 2 > self.capacity:
-            return None
-        query = self.used
-        self.used += 2
-        return query
+    def abandon(self) -> None:
+        """The frame prepared here never reached the GPU: its queries are never written, so nothing
+        may wait for their results."""
+        self.names, self.commands, self.used = [], [], 0
 
-    def begin(self, cmd, pass_name: str, valid_bits: int = 64):
-        if not self.per_pass:
-            return None
-        query = self._take()
+    def begin(self, cmd, pass_name: str):
+        query = self.pass_query.get(pass_name)
         if query is not None:
-            self.names.append((pass_name, query, valid_bits))
             lib.vkCmdWriteTimestamp2(cmd, _START, self.pool, query)
         return query
 
     def end(self, cmd, query: int) -> None:
         lib.vkCmdWriteTimestamp2(cmd, _END, self.pool, query + 1)
 
-    def begin_commands(self, cmd, valid_bits: int = 64):
-        """Right after vkBeginCommandBuffer; `end(cmd, query)` right before vkEndCommandBuffer."""
-        query = self._take()
+    def begin_commands(self, cmd, index: int):
+        """Right after vkBeginCommandBuffer of plan submit `index`; `end(cmd, query)` right before
+        its vkEndCommandBuffer."""
+        query = self.command_query[index]
         if query is not None:
-            self.commands.append((query, valid_bits))
             lib.vkCmdWriteTimestamp2(cmd, _START, self.pool, query)
         return query
 
