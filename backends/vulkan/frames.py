@@ -7,8 +7,11 @@ is reused only after the host has waited for the values its previous frame signa
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
@@ -58,6 +61,20 @@ class StreamQueue(NamedTuple):
     family: int
     index: int
     timestamp_bits: int
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Ctrl-C (SIGINT) waits until the block is done: between handing a frame to the driver and
+    recording that it did, a KeyboardInterrupt would leave the host unsure what the GPU has."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _check_imports(imports: dict) -> None:
@@ -384,8 +401,12 @@ class Renderer:
             else:
                 self.last_recorded = program.record_replay(self, frame, resolved, fg.callbacks, slot.timer,
                                                            self.replay, self.recording_epoch)
-            program.submit()
+            with _interrupts_deferred():
+                program.submit()
+                self._finish_frame(slot, frame, plan, program)
         except BaseException:
+            if program is not None and slot.frame == frame.index:
+                raise                   # the frame is complete (a present reported a failure)
             if program is not None and program.submitted:
                 # Part of the frame is on the GPU and waits on (or is waited on by) the rest: submit the
                 # rest, finish the frame, then let the exception go on.
@@ -399,7 +420,6 @@ class Renderer:
             if began:
                 self.target.abort_frame(frame)
             raise
-        self._finish_frame(slot, frame, plan, program)
         return frame
 
     def _finish_frame(self, slot: FrameSlot, frame: FrameInfo, plan, program) -> None:
