@@ -456,3 +456,45 @@ class Renderer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # -- data in and out, shaders (thin: the logic is in data.py and pipelines.py) ----------------
+    def create_buffer(self, name: str, *, data=None, size: int | None = None, state: str = "general",
+                      uses=()):
+        """A buffer that keeps its contents across frames, filled with `data`; `buffer.use(fg)`
+        imports it into a frame. Its usage comes from the first frame's accesses (and `uses`)."""
+        from .data import create_buffer
+        return create_buffer(self, name, data=data, size=size, state=state, uses=uses)
+
+    def create_image(self, name: str, *, format, extent, data=None, mips: int = 1, layers: int = 1,
+                     state: str = "any_shader_read_sampled", uses=()):
+        """A 2D image that keeps its contents across frames (mip 0 filled with `data`)."""
+        from .data import create_image
+        return create_image(self, name, format=format, extent=extent, data=data, mips=mips, layers=layers,
+                            state=state, uses=uses)
+
+    def upload(self, fg, name, data, *, queue: str = "graphics"):
+        """This frame's `data` in a buffer (a new transient `name`, or a buffer handle); returns the
+        written handle for later passes to read."""
+        from .data import upload
+        return upload(fg, name, data, queue=queue)
+
+    def readback(self, fg, handle, **kw):
+        """A future for the contents of `handle` at this point of the frame being declared;
+        `.result()` waits for that frame (see data.readback)."""
+        from .data import readback
+        return readback(self, fg, handle, **kw)
+
+    def add_shader_path(self, *folders) -> None:
+        """Search these folders for shaders before the others (built-ins stay visible)."""
+        for folder in reversed(folders):
+            self.pipelines.library.add_path(folder)
+
+    def reload_shaders(self) -> list:
+        """Rebuild the shaders whose files changed and their pipelines; returns their names."""
+        from .pipelines import reload_shaders
+        return reload_shaders(self)
+
+    def watch_shaders(self, enabled: bool = True) -> None:
+        """Poll shader files once per frame and rebuild pipelines when one changes."""
+        from .pipelines import watch_shaders
+        watch_shaders(self, enabled)
