@@ -108,6 +108,8 @@ def graph_descriptors(graph, *, profile, options: CompileOptions | None = None) 
     outputs = set(graph.outputs)
     out = {}
     for name, r in transient.items():
+        if not usage[name]:
+            continue            # declared, never accessed: never created, so never queried (usage 0)
         shared = families if (options.concurrent_sharing or r.sharing == "concurrent") else ()
         extra = vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT if (r.kind == "image" and name in outputs) else 0
         d = r.desc

@@ -10,9 +10,12 @@ from typing import Any
 
 import vulkan as vk
 
+from framegraph.errors import FrameGraphError
+from framegraph.vk import Access
+
 from .owner import Owner
 from .reflect import Binding, ShaderInfo, merge_bindings, reflect
-from .shaders import load_spirv
+from .shaders import ShaderLibrary, ShaderSource
 
 IMAGE_DESCRIPTORS = (vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
                      vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLER)
@@ -48,9 +51,18 @@ class Pipelines:
     """Owns shader modules, layouts, samplers, pipelines and the pipeline cache; all are cached by
     what they are made from and live until close()."""
 
-    def __init__(self, ctx, *, push_descriptors: bool | None = None) -> None:
+    def __init__(self, ctx, *, push_descriptors: bool | None = None, library: ShaderLibrary | None = None) -> None:
         self.ctx = ctx
         self.owner = Owner(ctx)
+        self.library = library or ShaderLibrary()
+        # Watch: poll the shader files at most once per frame (frame_clock() -> (frame, completed)).
+        self.watch = False
+        self.frame_clock = None
+        self.reloads = 0
+        self.last_reload_error: Exception | None = None
+        self._polled_frame = None
+        self._mtimes: dict = {}
+        self._retired: list[tuple[int, list]] = []     # (frame, objects) kept until that frame is done
         available = "VK_KHR_push_descriptor" in getattr(ctx, "device_extensions", ())
         if push_descriptors and not available:
             raise RuntimeError("push descriptors requested but VK_KHR_push_descriptor is not enabled")
@@ -59,19 +71,83 @@ class Pipelines:
                                         if self.push_descriptors else None)
         self.cache = self.owner.create("VkPipelineCache", vk.VkPipelineCacheCreateInfo(), name="framegraph.pipelines")
         self._modules: dict[str, tuple[Any, ShaderInfo]] = {}
+        self._sources: dict[str, ShaderSource] = {}
         self._layouts: dict[tuple, tuple[Any, Any]] = {}
         self._pipelines: dict[tuple, Pipeline] = {}
         self._samplers: dict[str, Any] = {}
 
     # -- building blocks -------------------------------------------------------------------
-    def shader(self, name: str) -> tuple[Any, ShaderInfo]:
+    def shader(self, name: str, *, pass_name: str | None = None) -> tuple[Any, ShaderInfo]:
         entry = self._modules.get(name)
         if entry is None:
-            code = load_spirv(name)
+            source = self.library.resolve(name, pass_name=pass_name)
+            code = source.code
             module = self.owner.create("VkShaderModule", vk.VkShaderModuleCreateInfo(codeSize=len(code), pCode=code),
                                        name=name)
             entry = self._modules[name] = (module, reflect(code))
+            self._sources[name] = source
         return entry
+
+    # -- reload and watch ----------------------------------------------------------------
+    def reload(self, names=None, *, frame: int | None = None) -> list[str]:
+        """Rebuild the shaders whose files changed (or `names`) and every pipeline made from them.
+
+        Everything is compiled before anything is replaced: on a compile error (ShaderError naming
+        file and line) the old pipelines stay in use. The replaced objects are destroyed once frame
+        `frame` has finished (see `collect`), or at close() when no frame is given."""
+        stale = set(self.library.changed() if names is None else names) & set(self._modules)
+        if not stale:
+            return []
+        fresh = {}
+        for name in stale:
+            self.library.resolved.pop(name, None)
+            fresh[name] = self.library.resolve(name)          # raises before anything is replaced
+        old: list = []
+        for name in stale:
+            module, _ = self._modules.pop(name)
+            old.append(("VkShaderModule", module))
+            self._sources.pop(name, None)
+        for key in [k for k, p in self._pipelines.items() if set(_shaders_of(k)) & stale]:
+            old.append(("VkPipeline", self._pipelines.pop(key).handle))
+        self._retired.append((frame if frame is not None else 1 << 62, old))
+        self.reloads += 1
+        self._mtimes = self.library.mtimes()
+        return sorted(stale)
+
+    def collect(self, completed_frame: int) -> None:
+        """Destroy pipelines and modules replaced by a reload during a frame <= completed_frame."""
+        keep = []
+        for frame, objects in self._retired:
+            if frame <= completed_frame:
+                for kind, handle in objects:
+                    self.owner.release(handle, kind)
+            else:
+                keep.append((frame, objects))
+        self._retired = keep
+
+    def _poll(self) -> None:
+        """With `watch` on, at the first pipeline lookup of each frame: reload what changed on disk.
+        A compile error is reported as a warning once per error (the frame keeps the old pipelines)."""
+        if not self.watch or self.frame_clock is None:
+            return
+        frame, completed = self.frame_clock()
+        if frame == self._polled_frame:
+            return
+        self._polled_frame = frame
+        self.collect(completed)
+        mtimes = self.library.mtimes()
+        if mtimes == self._mtimes:
+            return
+        self._mtimes = mtimes
+        try:
+            self.reload(frame=frame)
+            self.last_reload_error = None
+        except FrameGraphError as error:
+            if str(error) != str(self.last_reload_error):
+                import warnings
+                warnings.warn(f"shader reload failed, keeping the previous pipelines: {error}", RuntimeWarning,
+                              stacklevel=4)
+            self.last_reload_error = error
 
     def _layout(self, bindings: tuple[Binding, ...], push_size: int, push_stages: int):
         key = (bindings, push_size, push_stages)
@@ -127,11 +203,12 @@ class Pipelines:
                         push_stages=push_stages, **extra)
 
     # -- pipelines -------------------------------------------------------------------------
-    def compute(self, shader: str, *, name: str | None = None) -> Pipeline:
+    def compute(self, shader: str, *, name: str | None = None, pass_name: str | None = None) -> Pipeline:
+        self._poll()
         key = ("compute", shader)
         pipeline = self._pipelines.get(key)
         if pipeline is None:
-            module, info = self.shader(shader)
+            module, info = self.shader(shader, pass_name=pass_name)
             probe = self._finish(name or shader, None, [info], vk.VK_PIPELINE_BIND_POINT_COMPUTE,
                                  local_size=info.local_size)
             # Held in a name: the create info holds a copy whose pName points into this one.
@@ -146,10 +223,12 @@ class Pipelines:
     def graphics(self, vertex: str, fragment: str | None = None, *, color_formats=(), depth_format: int = 0,
                  samples: int = 1, topology: str = "triangle_list", cull: str = "none", blend: bool = False,
                  depth_test: bool = False, depth_write: bool = False, depth_compare: str = "less",
-                 depth_bias: tuple[float, float] | None = None, name: str | None = None) -> Pipeline:
+                 depth_bias: tuple[float, float] | None = None, name: str | None = None,
+                 pass_name: str | None = None) -> Pipeline:
         """A pipeline for dynamic rendering into attachments of these formats (PassContext passes
         the formats of the pass's declared attachments). Viewport and scissor are dynamic.
         `depth_bias=(constant, slope)` offsets depth as shadow-map passes do against acne."""
+        self._poll()
         color_formats = tuple(int(f) for f in color_formats)
         depth_bias = None if depth_bias is None else (float(depth_bias[0]), float(depth_bias[1]))
         key = ("graphics", vertex, fragment, color_formats, int(depth_format), samples, topology, cull, blend,
@@ -157,7 +236,8 @@ class Pipelines:
         pipeline = self._pipelines.get(key)
         if pipeline is not None:
             return pipeline
-        modules = [self.shader(vertex)] + ([self.shader(fragment)] if fragment else [])
+        modules = [self.shader(vertex, pass_name=pass_name)] + (
+            [self.shader(fragment, pass_name=pass_name)] if fragment else [])
         probe = self._finish(name or f"{vertex}+{fragment}", None, [info for _, info in modules],
                              vk.VK_PIPELINE_BIND_POINT_GRAPHICS, color_formats=color_formats,
                              depth_format=int(depth_format))
@@ -225,11 +305,72 @@ class Pipelines:
         return out
 
     def close(self) -> None:
+        self._retired.clear()           # the owner destroys them with everything else
         self._pipelines.clear()
         self._layouts.clear()
         self._modules.clear()
         self._samplers.clear()
         self.owner.close()
+
+
+def reload_shaders(renderer) -> list[str]:
+    """Renderer.reload_shaders: wait for the frames in flight, then rebuild what changed."""
+    renderer.wait()
+    names = renderer.pipelines.reload(frame=renderer.frame - 1)
+    renderer.pipelines.collect(renderer.frame - 1)
+    return names
+
+
+def watch_shaders(renderer, enabled: bool = True) -> None:
+    """Renderer.watch_shaders: poll shader files once per frame and rebuild on change (for
+    development: a compile error warns and keeps the old pipelines)."""
+    pipelines = renderer.pipelines
+    pipelines.watch = enabled
+    # The frame being recorded, and the latest frame every slot has waited for.
+    pipelines.frame_clock = lambda: (renderer.frame, renderer.frame - renderer.frames_in_flight - 1)
+    pipelines._mtimes = pipelines.library.mtimes()
+
+
+def _shaders_of(key: tuple) -> tuple:
+    """The shader names in a pipeline cache key."""
+    return (key[1],) if key[0] == "compute" else tuple(n for n in key[1:3] if n)
+
+
+_READS = Access.SHADER_STORAGE_READ | Access.SHADER_SAMPLED_READ | Access.UNIFORM_READ | Access.SHADER_READ
+_WRITES = Access.SHADER_STORAGE_WRITE | Access.SHADER_WRITE
+
+
+def check_declared_access(pipeline: Pipeline, binding: int, accesses, *, pass_name: str, resource: str) -> None:
+    """The pass's declared accesses of `resource` against what the shader's binding can do
+    (SPIR-V NonReadable/NonWritable): a `writeonly` binding declared only as a read, or a
+    `readonly` one declared only as a write, is an error naming the pass and the resource; a
+    binding the shader may write (no `readonly`) declared only as a read warns once."""
+    b = pipeline.bindings.get(binding)
+    if b is None:
+        return
+    declared = 0
+    for a in accesses:
+        declared |= int(a.access)
+    reads, writes = bool(declared & int(_READS)), bool(declared & int(_WRITES))
+    what = f"binding {binding}{f' ({b.name})' if b.name else ''} of {pipeline.name!r}"
+    if not b.readable and reads and not writes:
+        raise FrameGraphError(f"{what} is writeonly in the shader, but the pass declares only a read: "
+                              "declare a *_shader_write_storage access", pass_name=pass_name, resource=resource)
+    if not b.writable and writes and not reads and b.type in (vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                                              vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE):
+        raise FrameGraphError(f"{what} is readonly in the shader, but the pass declares only a write: "
+                              "declare a *_shader_read_storage access", pass_name=pass_name, resource=resource)
+    if b.writable and reads and not writes:
+        import warnings
+        key = (pass_name, resource, pipeline.name, binding)
+        if key not in _warned:
+            _warned.add(key)
+            warnings.warn(f"pass {pass_name!r}, resource {resource!r}: {what} may be written by the shader "
+                          "(not `readonly`), but the pass declares only a read; mark it readonly or declare "
+                          "the write", RuntimeWarning, stacklevel=3)
+
+
+_warned: set = set()
 
 
 class DescriptorArena:

@@ -550,7 +550,13 @@ class ResourceCache:
         for r in plan.resources:
             external = imports.get(r.name)
             if external is not None:
+                if hasattr(external, "resolve") and hasattr(external, "use"):    # data.PersistentBuffer/Image
+                    resolved[r.name] = external.resolve(r, queue=self._first_queue(plan, r.name))
+                    continue
                 resolved[r.name] = self._import(r, external, frame)
+                continue
+            if r.transient and not r.usage:
+                # Declared but used by no kept pass: nothing to create (usage 0 is invalid Vulkan).
                 continue
             if r.swapchain:
                 raise FrameGraphError("swapchain image imported without the image (use a WindowTarget)",
