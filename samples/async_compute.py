@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import struct
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):        # run as a script: make `samples` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FORMAT = "R8G8B8A8_UNORM"
 WORK_FORMAT = "R16G16B16A16_SFLOAT"

@@ -34,13 +34,10 @@ from __future__ import annotations
 import colorsys
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):        # run as a script: make `samples` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from samples import common, shadow_map  # noqa: E402
+from framegraph.samples import common, shadow_map
 
 ALBEDO_FORMAT = "R8G8B8A8_UNORM"
 NORMAL_FORMAT = "R16G16B16A16_SFLOAT"

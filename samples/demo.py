@@ -7,11 +7,8 @@ of samples/deferred.py (--strategy, --frames, --debug-view, --lights, --window) 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):        # run as a script: make `samples` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from samples import deferred  # noqa: E402
+from framegraph.samples import deferred
 
 
 def main(argv: list[str] | None = None) -> int:

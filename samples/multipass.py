@@ -66,7 +66,7 @@ def render_offscreen(ctx, *, frames: int = 5, size=(64, 64), strategy: str = "ba
                      each_frame=None, profile=None):
     """Render `frames` frames offscreen; returns the list of read-back HxWx4 arrays (one per frame
     when `each_frame` is true, else only the last) and the renderer's GPU times."""
-    from samples.common import render_offscreen as render
+    from framegraph.samples.common import render_offscreen as render
     return render(ctx, build, size=size, frames=frames, strategy=strategy, on_compile=on_compile, profile=profile,
                   each_frame=bool(each_frame))
 

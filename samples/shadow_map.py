@@ -13,13 +13,10 @@ Run: python samples/shadow_map.py [--size WxH] [--frames N] [--strategy S] [--wi
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):        # run as a script: make `samples` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from samples import common  # noqa: E402
+from framegraph.samples import common
 
 SHADOW_FORMAT = "D32_SFLOAT"
 DEPTH_FORMAT = "D32_SFLOAT"
