@@ -67,8 +67,8 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    import importlib
-    demo = importlib.import_module("samples.demo")
+    # The samples install as framegraph.samples: the demo runs from any directory.
+    from .samples import demo
     return demo.main(["--out", args.out] + args.rest)
 
 
