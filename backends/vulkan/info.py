@@ -74,7 +74,29 @@ def info_text(ctx=None) -> str:
                     else f" ({_validation.LAYER_NAME} not installed)")
                  + ("" if _validation.validation_requested(None) else " (FRAMEGRAPH_VALIDATION=0)"))
     lines.append(f"Synchronization validation: {'on' if sync else 'off'}")
+    lines += _package_lines()
     return "\n".join(lines)
+
+
+def _package_lines() -> list[str]:
+    """Where framegraph runs from and where it looks for shaders: what a user debugging an install
+    (editable checkout or wheel) needs first."""
+    import shutil
+    from importlib import metadata
+    from pathlib import Path
+
+    import framegraph
+
+    from .shaders import ShaderLibrary, cache_dir
+    try:
+        version = metadata.version("framegraph")
+    except metadata.PackageNotFoundError:
+        version = "not installed"
+    glslc = shutil.which("glslc")
+    return [f"framegraph {version} at {Path(framegraph.__file__).resolve().parent}",
+            "Shader search path: " + ", ".join(str(f) for f in ShaderLibrary().folders),
+            f"glslc: {glslc or 'not found (GLSL sources need it; committed SPIR-V does not)'}; "
+            f"shader cache: {cache_dir()}"]
 
 
 if __name__ == "__main__":
