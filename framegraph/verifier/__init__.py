@@ -2,7 +2,7 @@
 memory model over a `framegraph-plan/1` dict.  It imports nothing else from framegraph (and never
 `vulkan`), so a compiler bug cannot hide in a shared helper.
 
-    problems = verify_plan(plan_dict)     # [] when the plan is free of hazards
+    problems = verify_plan(plan)          # a Plan, or a plan dict; [] when free of hazards
     for p in problems: print(p)           # "RAW: pass 'lighting', resource 'depth': ..."
     verify_plan(plan_dict, driver_rules=True)   # also what the H100 did beyond the spec (driver_rules.py)
 
@@ -34,6 +34,8 @@ What it simplifies
 """
 from __future__ import annotations
 
+import json
+
 from .driver_rules import check_driver_rules
 from .problems import KINDS, Problem, Reporter
 from .queue_caps import check_queue_stages
@@ -42,9 +44,15 @@ from .simulate import Simulator
 __all__ = ["KINDS", "Problem", "verify_plan"]
 
 
-def verify_plan(plan: dict, *, driver_rules: bool = False) -> list[Problem]:
-    """Every hazard and plan error found by simulating `plan`, in the order they happen; with
-    `driver_rules`, then the event shapes that corrupted renders on a real driver (kind 'driver')."""
+def verify_plan(plan, *, driver_rules: bool = False) -> list[Problem]:
+    """Every hazard and plan error found by simulating `plan` (a compiled Plan, its JSON text, or
+    the dict of a `framegraph-plan/1` file), in the order they happen; with `driver_rules`, then
+    the event shapes that corrupted renders on a real driver (kind 'driver')."""
+    if isinstance(plan, (str, bytes)):
+        plan = json.loads(plan)
+    elif not isinstance(plan, dict) and hasattr(plan, "to_json"):
+        # Through the JSON text, not the object: the verifier sees exactly what the file format says.
+        plan = json.loads(plan.to_json())
     problems = Simulator(plan).run()
     report = Reporter()
     check_queue_stages(plan, report)
