@@ -206,6 +206,8 @@ class Renderer:
         them `replay` is off and `replay_off_reason` says why."""
         if frames_in_flight < 1:
             raise ValueError("frames_in_flight must be at least 1")
+        if replay not in (False, True, "all"):
+            raise ValueError(f"replay must be False, True or 'all', got {replay!r}")
         self.ctx = ctx
         self.name = name
         self.strategy = strategy
@@ -214,8 +216,6 @@ class Renderer:
         self.on_compile = on_compile
         self.profile = device_profile(ctx) if profile is None else framegraph.resolve_profile(profile)
         self._shared_queues = profile is not None
-        if replay not in (False, True, "all"):
-            raise ValueError(f"replay must be False, True or 'all', got {replay!r}")
         self.owner = Owner(ctx)
         self.allocator = Allocator(ctx)
         self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)

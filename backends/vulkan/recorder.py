@@ -374,9 +374,14 @@ class Program:
         dynamic = frozenset(dynamic)
         if dynamic != self.layout_key:
             self._layout(dynamic)
+        pipelines = renderer.pipelines
+        poll = getattr(pipelines, "_poll", None)
+        if poll is not None:
+            poll()          # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
         slot = self.slot
         recorded = slot.recorded
-        common = (self.serial, epoch, _resources.generation(), timer.pool)
+        # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold.
+        common = (self.serial, epoch, _resources.generation(), timer.pool, getattr(pipelines, "reloads", 0))
         count = 0
         for index, seg in enumerate(self.segments):
             if seg.dynamic:
