@@ -1,25 +1,49 @@
-"""`python -m framegraph`: compile, verify, viz, bench, info, demo."""
+"""`python -m framegraph`: compile, verify, viz, bench, info, demo.
+
+Exit codes: 0 success; 1 hazards found (`verify` only); 2 bad input (or an internal error), always
+with exactly one `error: ...` line on stderr and no traceback unless `--debug` is given.
+"""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import traceback
 
 from .errors import FrameGraphError
+
+EXIT_OK, EXIT_HAZARDS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def read_graph(path):
+    """A graph file, every field checked (graph_json); any failure is a FrameGraphError."""
+    from .graph_json import graph_from_dict, read_json_file
+    return graph_from_dict(read_json_file(path, "graph"))
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except (OSError, ValueError) as e:
+        raise FrameGraphError(f"cannot write {path!r}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _say(text: str, stream=None) -> None:
+    """Print names from the input whatever the terminal's encoding (a plan may name a pass '\\ud800')."""
+    stream = stream or sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
 
 
 def _cmd_compile(args) -> int:
     from .compiler import compile
-    from .graph_json import load_graph
-    with open(args.graph) as f:
-        graph = load_graph(f.read())
+    graph = read_graph(args.graph)
     plan = compile(graph, strategy=args.strategy, device=args.device)
     text = plan.to_json()
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text + "\n")
+        _write_text(args.output, text + "\n")
     else:
-        print(text)
+        _say(text)
     s = plan.stats
     print(f"{graph.name}: {s['passes']} passes ({s['culled']} culled), {s['submits']} submits, "
           f"{s['barrier_calls']} barrier calls ({s['image_barriers']} image, {s['buffer_barriers']} buffer, "
@@ -42,22 +66,29 @@ def memory_report(stats: dict) -> str:
 
 
 def _cmd_verify(args) -> int:
+    """Exit 1 when a well-formed plan has hazards; a malformed plan (wrong types, unknown flags,
+    sizes past the limits) is listed the same way, one problem per field with its location, but
+    exits 2: it is bad input, not a verdict on synchronization."""
     from .consistency import check_plan_against_graph
-    from .graph_json import load_graph
+    from .graph_json import read_json_file
     from .verifier import verify_plan
-    with open(args.graph) as f:
-        graph = load_graph(f.read())
-    try:
-        with open(args.plan) as f:
-            plan = json.load(f)
-    except json.JSONDecodeError as e:
-        raise FrameGraphError(f"malformed plan JSON: {e}") from None
+    from .verifier.plan_model import check_plan
+    graph = read_graph(args.graph)
+    plan = read_json_file(args.plan, "plan")
+    malformed = check_plan(plan)
+    if malformed:
+        for p in malformed:
+            where = ", ".join(w for w in (f"pass '{p.pass_name}'" if p.pass_name else "",
+                                          f"resource '{p.resource}'" if p.resource else "") if w)
+            _say(f"format: {p.detail}" + (f" ({where})" if where else ""))
+        _say(f"{len(malformed)} problem(s)")
+        raise FrameGraphError(f"plan {args.plan!r} is malformed: {len(malformed)} problem(s), listed on stdout")
     problems = [str(p) for p in check_plan_against_graph(graph, plan)]
     problems += [str(p) for p in verify_plan(plan, driver_rules=args.driver_rules)]
     for p in problems:
-        print(p)
-    print(f"{len(problems)} problem(s)" if problems else "plan verified: 0 problems")
-    return 1 if problems else 0
+        _say(p)
+    _say(f"{len(problems)} problem(s)" if problems else "plan verified: 0 problems")
+    return EXIT_HAZARDS if problems else EXIT_OK
 
 
 def _cmd_info(args) -> int:
@@ -72,20 +103,41 @@ def _cmd_demo(args) -> int:
     return demo.main(["--out", args.out] + args.rest)
 
 
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is our one `error:` line (and exit 2), not argparse's own exit."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise _UsageError(message)
+
+
+def _error(message: str) -> None:
+    _say("error: " + " ".join(str(message).split("\n")), sys.stderr)
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m framegraph", description=__doc__)
+    ap = _Parser(prog="python -m framegraph", description=__doc__,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    debug = dict(action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
     c = sub.add_parser("compile", help="compile a framegraph-graph/1 file to a framegraph-plan/1 file")
     c.add_argument("graph")
     c.add_argument("--strategy", default="batched", choices=["naive", "per_resource", "batched", "split"])
     c.add_argument("--device", default="lavapipe", help="lavapipe | discrete | PROFILE.json")
     c.add_argument("-o", "--output")
+    c.add_argument("--debug", **debug)
     c.set_defaults(fn=_cmd_compile)
-    v = sub.add_parser("verify", help="verify a plan against its graph (exit 1 on any problem)")
+    v = sub.add_parser("verify", help="verify a plan against its graph (exit 1 on any hazard, 2 on a malformed plan)")
     v.add_argument("graph")
     v.add_argument("plan")
     v.add_argument("--driver-rules", action="store_true",
                    help="also flag split-barrier shapes that corrupted renders on a real driver (the H100)")
+    v.add_argument("--debug", **debug)
     v.set_defaults(fn=_cmd_verify)
     i = sub.add_parser("info", help="Vulkan loader, devices, queue families, validation")
     i.set_defaults(fn=_cmd_info)
@@ -95,14 +147,29 @@ def main(argv=None) -> int:
     d.set_defaults(fn=_cmd_demo)
     from .bench import add_cli as add_bench
     from .viz import add_cli as add_viz
-    add_viz(sub)
+    add_viz(sub).add_argument("--debug", **debug)
     add_bench(sub)
-    args = ap.parse_args(argv)
+    args = None
     try:
+        args = ap.parse_args(argv)
         return args.fn(args)
-    except FrameGraphError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except _UsageError as e:
+        _error(e)
+    except SystemExit as e:     # --help, or a subcommand that exits on its own
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as e:      # noqa: BLE001 - the CLI's contract: one error line, never a traceback
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        if isinstance(e, FrameGraphError):
+            _error(e)
+        elif isinstance(e, (OSError, UnicodeError)):
+            _error(f"{type(e).__name__}: {e}")
+        else:
+            _error(f"internal error: {type(e).__name__}: {e} (please report it; --debug shows the traceback)")
+    return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import Callable, Mapping
 
 from .compiler import CompileOptions, compile
 from .graph import FrameGraph, Graph, structural_key
@@ -20,7 +20,7 @@ from .profiles import BUILTIN, DeviceProfile, resolve_profile
 
 def _freeze(value):
     """Nested dicts/lists/dataclasses as nested tuples: hashable and compared by value."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):     # dicts, and a profile's read-only queue map
         return ("{}",) + tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v) for v in value)
@@ -63,8 +63,8 @@ class PlanCache:
         self._reset_counters()
 
     def _resolve_device(self, device) -> tuple[DeviceProfile, tuple]:
-        # Identity memo for profile objects and built-in names only: a dict may be mutated and a
-        # profile file edited between calls, so those are resolved every time.
+        # Identity memo for profile objects (immutable, queue map included) and built-in names only:
+        # a dict may be mutated and a profile file edited between calls, so those are resolved every time.
         if device is not self._device or not (isinstance(device, DeviceProfile)
                                               or isinstance(device, str) and device in BUILTIN):
             profile = resolve_profile(device)

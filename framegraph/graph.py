@@ -5,17 +5,56 @@
 Handles are versioned: a write returns a new handle and using the old one afterwards is an error.
 The builder also keeps the frame's structural key as it goes (`FrameGraph.structural_key()`), so a
 plan cache can tell a re-declared frame from a changed one without freezing or walking the graph.
+Every value is checked where it is declared (docs/formats.md, "Limits"): the descriptors refuse
+what Vulkan could not create, and `reads()`/`writes()` raise before they record anything.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .access import lookup
-from .errors import FrameGraphError
+from .access import AccessInfo, lookup
+from .errors import FrameGraphError, _show, expect_bool, expect_int, expect_name
 from .vk import Format
 
 QUEUES = ("graphics", "compute", "transfer")
+
+# Limits (docs/formats.md): the portable maxima of desktop Vulkan drivers, so a graph that passes
+# here can be created on the GPUs the engine targets, and the compiler's per-subresource work
+# (mips x layers units per image) stays bounded.
+MAX_EXTENT = 16384                  # width and height (maxImageDimension2D)
+MAX_DEPTH = 2048                    # depth of a 3D image (maxImageDimension3D)
+MAX_MIPS = MAX_EXTENT.bit_length()  # a full chain of a 16384 image: 15
+MAX_LAYERS = 2048                   # maxImageArrayLayers
+SAMPLE_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+MAX_BUFFER_SIZE = 1 << 40           # 1 TiB: above any device's heap, far below int overflow anywhere
+SHARING_MODES = ("exclusive", "concurrent")
+
+
+def _format(value) -> Format:
+    if isinstance(value, Format):
+        fmt = value
+    elif isinstance(value, str):
+        try:
+            fmt = Format.parse(value)
+        except ValueError:
+            raise FrameGraphError(f"unknown or unsupported format {_show(value)}", field="format") from None
+    else:
+        raise FrameGraphError(f"must be a format name such as 'VK_FORMAT_R8G8B8A8_UNORM', got {_show(value)}",
+                              field="format")
+    if fmt == Format.UNDEFINED:
+        raise FrameGraphError("VK_FORMAT_UNDEFINED is not a format an image can have", field="format")
+    return fmt
+
+
+def _extent(value) -> tuple[int, int, int]:
+    """1 to 3 positive sizes; missing height and depth are 1 (a 1D or 2D image)."""
+    if isinstance(value, (str, bytes, dict, set)) or not hasattr(value, "__len__") or not 1 <= len(value) <= 3:
+        raise FrameGraphError(f"must be [width, height, depth]: 1 to 3 positive integers, got {_show(value)}",
+                              field="extent")
+    limits = (MAX_EXTENT, MAX_EXTENT, MAX_DEPTH)
+    ext = [expect_int(v, "extent", 1, limit) for v, limit in zip(value, limits)]
+    return (*ext, *(1,) * (3 - len(ext)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,11 +66,23 @@ class ImageDesc:
     samples: int = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "format", Format.parse(self.format))
-        ext = tuple(int(x) for x in self.extent)
-        if len(ext) == 2:
-            ext = (*ext, 1)
-        object.__setattr__(self, "extent", ext)
+        ext = _extent(self.extent)
+        mips = expect_int(self.mips, "mips", 1, MAX_MIPS)
+        if mips > max(ext).bit_length():
+            raise FrameGraphError(f"{mips} mips is more than a {'x'.join(map(str, ext))} image has "
+                                  f"(at most {max(ext).bit_length()})", field="mips")
+        layers = expect_int(self.layers, "layers", 1, MAX_LAYERS)
+        samples = expect_int(self.samples, "samples", 1, SAMPLE_COUNTS[-1])
+        if samples not in SAMPLE_COUNTS:
+            raise FrameGraphError(f"{samples} is not a sample count (one of {list(SAMPLE_COUNTS)})", field="samples")
+        # Vulkan's image creation rules: multisampled images are 2D with one mip; 3D images have one layer.
+        if samples > 1 and (mips > 1 or ext[2] > 1):
+            raise FrameGraphError("a multisampled image has one mip and depth 1", field="samples")
+        if ext[2] > 1 and layers > 1:
+            raise FrameGraphError("a 3D image (depth > 1) has one layer", field="layers")
+        for name, value in (("format", _format(self.format)), ("extent", ext), ("mips", mips), ("layers", layers),
+                            ("samples", samples)):
+            object.__setattr__(self, name, value)
 
     @property
     def kind(self) -> str:
@@ -49,6 +100,9 @@ class ImageDesc:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BufferDesc:
     size: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", expect_int(self.size, "size", 1, MAX_BUFFER_SIZE))
 
     @property
     def kind(self) -> str:
@@ -70,6 +124,46 @@ class ResourceDecl:
     initial: str = "undefined"
     final: str | None = None
     sharing: str = "exclusive"
+
+    def __post_init__(self):
+        expect_name(self.name)
+        where = {"resource": self.name}
+        if not isinstance(self.desc, (ImageDesc, BufferDesc)):
+            raise FrameGraphError(f"needs an ImageDesc or a BufferDesc, got {_show(self.desc)}", field="desc", **where)
+        for flag in ("imported", "swapchain", "history"):
+            expect_bool(getattr(self, flag), flag, **where)
+        if self.sharing not in SHARING_MODES:
+            raise FrameGraphError(f"must be one of {list(SHARING_MODES)}, got {_show(self.sharing)}", field="sharing",
+                                  **where)
+        is_image = isinstance(self.desc, ImageDesc)
+        if self.swapchain and not is_image:
+            raise FrameGraphError("a swapchain resource must be an image", field="swapchain", **where)
+        if (self.swapchain or self.history) and not self.imported:
+            raise FrameGraphError("swapchain and history resources are imported", field="imported", **where)
+        initial = self._state("initial", allow_undefined=True)
+        final = None if self.final is None else self._state("final", allow_undefined=False)
+        if not self.imported and (initial != "undefined" or final is not None):
+            raise FrameGraphError("only imported resources have initial and final states", field="initial", **where)
+        if self.history and (initial == "undefined" or initial != final):
+            raise FrameGraphError("a history resource ends each frame in the defined state it starts in "
+                                  "(initial == final, not undefined)", field="final", **where)
+        object.__setattr__(self, "initial", initial)
+        object.__setattr__(self, "final", final)
+
+    def _state(self, key: str, *, allow_undefined: bool) -> str:
+        """An `initial`/`final` access name, in its canonical spelling, valid for this resource's kind."""
+        where = {"resource": self.name, "field": key}
+        name = getattr(self, key)
+        if not isinstance(name, str):
+            raise FrameGraphError(f"must be an access name, got {_show(name)}", **where)
+        if name.strip().lower() == "undefined":
+            if not allow_undefined:
+                raise FrameGraphError("cannot be 'undefined' (the frame must leave the resource in a defined "
+                                      "state; omit it to keep the state of the last access)", **where)
+            return "undefined"
+        info = lookup(name, resource=self.name)
+        _check_kind(info, self, key)
+        return info.name
 
     @property
     def kind(self) -> str:
@@ -114,8 +208,88 @@ class Handle:
     version: int = 0
 
 
+def _lookup(name, field: str, **where) -> AccessInfo:
+    if not isinstance(name, str):
+        raise FrameGraphError(f"must be an access name, got {_show(name)}", field=field, **where)
+    try:
+        return lookup(name)
+    except FrameGraphError as e:
+        raise FrameGraphError(e.message, field=field, **where) from None
+
+
+def _check_kind(info: AccessInfo, decl: ResourceDecl, field: str, pass_name: str | None = None) -> None:
+    """An image access (a layout) on an image, a buffer access (a usage) on a buffer."""
+    if isinstance(decl.desc, ImageDesc) and info.layout is None:
+        raise FrameGraphError(f"'{info.name}' is a buffer access, '{decl.name}' is an image", pass_name=pass_name,
+                              resource=decl.name, field=field)
+    if isinstance(decl.desc, BufferDesc) and info.buffer_usage is None:
+        raise FrameGraphError(f"'{info.name}' is an image access, '{decl.name}' is a buffer", pass_name=pass_name,
+                              resource=decl.name, field=field)
+
+
+def _span(value, field: str, total: int, unit: str, **where) -> tuple[int, int] | None:
+    """A `(base, count)` inside `[0, total)`; an int is one element; None (or the whole) is None."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, dict, set)) or not hasattr(value, "__len__") or len(value) != 2:
+        if _is_index(value):
+            value = (value, 1)
+        else:
+            raise FrameGraphError(f"must be [base, count] integers, got {_show(value)}", field=field, **where)
+    base = expect_int(value[0], field, 0, total - 1, **where)
+    count = expect_int(value[1], field, 1, total, **where)
+    if base + count > total:
+        raise FrameGraphError(f"[{base}, {count}] is out of range (the resource has {total} {unit})", field=field,
+                              **where)
+    # A range spelled out in full is the same access as no range: stored the one way, so the
+    # structural key (and the plan cache) sees them as equal.
+    return None if (base, count) == (0, total) else (base, count)
+
+
+def _is_index(value) -> bool:
+    return not isinstance(value, bool) and type(value).__name__ != "bool_" and hasattr(type(value), "__index__")
+
+
+def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=None, discard=False,
+                 pass_name: str | None = None) -> tuple[AccessInfo, tuple | None, tuple | None, tuple | None, bool]:
+    """One access of `decl` by a pass, checked against the resource before anything records it:
+    (table row, mips, layers, range, discard) with ranges normalised. The builder and the graph
+    file both declare accesses through here."""
+    where = {"pass_name": pass_name, "resource": decl.name}
+    info = _lookup(access, "access", **where)
+    discard = expect_bool(discard, "discard", **where)
+    _check_kind(info, decl, "access", pass_name)
+    desc = decl.desc
+    if isinstance(desc, ImageDesc):
+        if range is not None:
+            raise FrameGraphError("a byte range is for buffers (images take mips and layers)", field="range", **where)
+        mips = _span(mips, "mips", desc.mips, "mips", **where)
+        layers = _span(layers, "layers", desc.layers, "layers", **where)
+    else:
+        for key, value in (("mips", mips), ("layers", layers)):
+            if value is not None:
+                raise FrameGraphError(f"{key} are for images (buffers take a byte range)", field=key, **where)
+        range = _span(range, "range", desc.size, "bytes", **where)
+    if discard and not info.writes:
+        raise FrameGraphError(f"discard on '{info.name}', which does not write", field="discard", **where)
+    return info, mips, layers, range, discard
+
+
+def check_pass_header(name, queue) -> None:
+    expect_name(name)
+    if not isinstance(queue, str) or queue not in QUEUES:
+        raise FrameGraphError(f"unknown queue {_show(queue)} (use one of {list(QUEUES)})", pass_name=name,
+                              field="queue")
+
+
 class PassBuilder:
-    """Collects one pass's accesses; returned by `FrameGraph.add_pass`."""
+    """Collects one pass's accesses; returned by `FrameGraph.add_pass`.
+
+    Declaration order is program order, so only the newest pass declares accesses: adding the next
+    pass closes this one (so does leaving its `with` block), and a closed builder raises. Otherwise
+    an earlier pass could read a version that a later pass writes. Adding a pass inside another
+    pass's `with` block raises too. `execute()` may still be called on a closed builder.
+    """
 
     def __init__(self, graph: "FrameGraph", name: str, queue: str):
         self._graph = graph
@@ -125,63 +299,71 @@ class PassBuilder:
         # and AccessDecls are built from them only when the graph is frozen (a cache hit never is).
         self._accesses: list[tuple] = []
         self._entry_versions: dict[str, int] = {}
+        self._open = True
+        self._in_with = False
 
-    def _check(self, handle: Handle) -> None:
-        if not isinstance(handle, Handle):
-            raise FrameGraphError(f"expected a Handle, got {type(handle).__name__}", pass_name=self.name)
+    def _check(self, handle: Handle) -> int:
+        """The version `handle`'s resource had when this pass first touched it (checks only)."""
+        if not isinstance(handle, Handle) or not isinstance(handle.name, str):
+            raise FrameGraphError(f"expected a Handle, got {_show(handle)}", pass_name=self.name)
         current = self._graph._versions.get(handle.name)
         if current is None:
-            raise FrameGraphError("unknown resource", pass_name=self.name, resource=handle.name)
-        entry = self._entry_versions.setdefault(handle.name, current)
+            raise FrameGraphError("unknown resource", pass_name=self.name, resource=str(handle.name))
+        entry = self._entry_versions.get(handle.name, current)
         # Inside one pass, reads and writes happen together: the version on entry and the ones
         # this pass produced are all current.
-        if not entry <= handle.version <= current:
-            raise FrameGraphError(f"stale handle (version {handle.version}, current {current}): "
+        if not (_is_index(handle.version) and entry <= handle.version <= current):
+            raise FrameGraphError(f"stale handle (version {handle.version!r}, current {current}): "
                                   "use the handle returned by the latest write", pass_name=self.name,
                                   resource=handle.name)
+        return entry
 
-    def _add(self, handle, access, mips, layers, range, discard):
-        self._check(handle)
-        info = lookup(access, pass_name=self.name, resource=handle.name)
-        mips, layers, range = _pair(mips), _pair(layers), _pair(range)
-        # A range spelled out in full is the same access as no range: store it the one way, so the
-        # structural key (and the plan cache) sees them as equal.
-        desc = self._graph._resources[handle.name].desc
-        if isinstance(desc, ImageDesc):
-            mips = None if mips == (0, desc.mips) else mips
-            layers = None if layers == (0, desc.layers) else layers
-        elif range == (0, desc.size):
-            range = None
+    def _add(self, handle, access, mips, layers, range, discard, writes: bool) -> None:
+        """Check everything, then record: an access that raised leaves no trace."""
+        if not self._open:
+            raise FrameGraphError("pass is closed: a later pass was added or its with-block ended (declare a "
+                                  "pass's accesses before adding the next pass)", pass_name=self.name)
+        entry = self._check(handle)
+        info, mips, layers, range, discard = check_access(self._graph._resources[handle.name], access, mips=mips,
+                                                          layers=layers, range=range, discard=discard,
+                                                          pass_name=self.name)
+        if info.writes != writes:
+            raise FrameGraphError(f"'{info.name}' writes: declare it with writes()" if info.writes else
+                                  f"'{info.name}' only reads: declare it with reads()", pass_name=self.name,
+                                  resource=handle.name, field="access")
+        self._entry_versions[handle.name] = entry
         self._accesses.append((handle.name, info.name, mips, layers, range, discard))
-        return info
 
     def reads(self, handle: Handle, access: str, *, mips=None, layers=None, range=None) -> Handle:
-        info = self._add(handle, access, mips, layers, range, False)
-        if info.writes:
-            raise FrameGraphError(f"'{info.name}' writes: declare it with writes()", pass_name=self.name,
-                                  resource=handle.name)
+        """Declare a read; returns `handle`. `mips`/`layers`: `(base, count)` or one index;
+        `range`: a buffer's `(offset, size)` in bytes."""
+        self._add(handle, access, mips, layers, range, False, writes=False)
         return handle
 
     def writes(self, handle: Handle, access: str, *, mips=None, layers=None, range=None,
                discard: bool = False) -> Handle:
         """Declare a write; returns the resource's next version. `discard=True`: the old contents
         are not needed (clear / DONT_CARE load)."""
-        info = self._add(handle, access, mips, layers, range, discard)
-        if not info.writes:
-            raise FrameGraphError(f"'{info.name}' only reads: declare it with reads()", pass_name=self.name,
-                                  resource=handle.name)
+        self._add(handle, access, mips, layers, range, discard, writes=True)
         self._graph._versions[handle.name] += 1
         return Handle(handle.name, self._graph._versions[handle.name])
 
     def execute(self, callback: Callable) -> "PassBuilder":
         """The callback records the pass's commands later, given a backend context."""
+        if not callable(callback):
+            raise FrameGraphError(f"execute() takes a callable, got {_show(callback)}", pass_name=self.name)
         self._graph.callbacks[self.name] = callback
         return self
 
     def __enter__(self):
+        if not self._open:
+            raise FrameGraphError("pass is closed: enter its with-block right after add_pass()", pass_name=self.name)
+        self._in_with = True
         return self
 
     def __exit__(self, *exc):
+        self._in_with = False
+        self._open = False
         return False
 
     def decl(self) -> PassDecl:
@@ -190,31 +372,29 @@ class PassBuilder:
             for r, a, m, l, b, d in self._accesses))
 
 
-def _pair(value) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return (value, 1)
-    base, count = value
-    return (int(base), int(count))
-
-
 class FrameGraph:
     """Builder for one frame. Cheap to re-declare every frame; `graph()` freezes it."""
 
     def __init__(self, name: str = "frame"):
-        self.name = name
+        self.name = expect_name(name, "name")
         self._resources: dict[str, ResourceDecl] = {}
         self._versions: dict[str, int] = {}
         self._passes: list[PassBuilder] = []
+        self._pass_names: set[str] = set()
         self._outputs: list[str] = []
         self._resource_keys: list[tuple] = []
         self.callbacks: dict[str, Callable] = {}
         self.imports: dict[str, object] = {}
 
-    def _add_resource(self, decl: ResourceDecl, external=None) -> Handle:
-        if decl.name in self._resources:
-            raise FrameGraphError("duplicate resource name", resource=decl.name)
+    def _add_resource(self, name, make: Callable[[], ResourceDecl], external=None) -> Handle:
+        """Check the name, then build the declaration (its descriptors check themselves), then record."""
+        expect_name(name, "name")
+        if name in self._resources:
+            raise FrameGraphError("duplicate resource name", resource=name)
+        try:
+            decl = make()
+        except FrameGraphError as e:
+            raise e.at(resource=name) from None
         self._resources[decl.name] = decl
         self._resource_keys.append(_resource_key(decl))
         self._versions[decl.name] = 0
@@ -224,49 +404,57 @@ class FrameGraph:
 
     def create_image(self, name: str, *, format, extent: Sequence[int], mips: int = 1, layers: int = 1,
                      samples: int = 1) -> Handle:
-        return self._add_resource(ResourceDecl(name=name, desc=ImageDesc(
-            format=format, extent=tuple(extent), mips=mips, layers=layers, samples=samples)))
+        return self._add_resource(name, lambda: ResourceDecl(name=name, desc=ImageDesc(
+            format=format, extent=extent, mips=mips, layers=layers, samples=samples)))
 
     def create_buffer(self, name: str, *, size: int) -> Handle:
-        return self._add_resource(ResourceDecl(name=name, desc=BufferDesc(size=size)))
+        return self._add_resource(name, lambda: ResourceDecl(name=name, desc=BufferDesc(size=size)))
 
     def import_image(self, name: str, *, format, extent: Sequence[int], mips: int = 1, layers: int = 1,
                      samples: int = 1, initial: str = "undefined", final: str | None = None,
                      swapchain: bool = False, external=None) -> Handle:
         """An image owned outside the frame. `external` is what the backend binds (e.g. the
         swapchain image of this frame); it is not part of the structure the compiler sees."""
-        if swapchain:
-            final = final or "present"
-        return self._add_resource(ResourceDecl(
-            name=name, desc=ImageDesc(format=format, extent=tuple(extent), mips=mips, layers=layers,
-                                      samples=samples),
+        if swapchain is True and final is None:
+            final = "present"
+        return self._add_resource(name, lambda: ResourceDecl(
+            name=name, desc=ImageDesc(format=format, extent=extent, mips=mips, layers=layers, samples=samples),
             imported=True, swapchain=swapchain, initial=initial, final=final), external)
 
     def import_buffer(self, name: str, *, size: int, initial: str = "undefined", final: str | None = None,
                       external=None) -> Handle:
-        return self._add_resource(ResourceDecl(name=name, desc=BufferDesc(size=size), imported=True,
-                                               initial=initial, final=final), external)
+        return self._add_resource(name, lambda: ResourceDecl(name=name, desc=BufferDesc(size=size), imported=True,
+                                                             initial=initial, final=final), external)
 
     def history_image(self, name: str, *, format, extent: Sequence[int], state: str, mips: int = 1,
                       layers: int = 1, external=None) -> Handle:
         """An image that persists across frames and is left in `state` at the end of each."""
-        return self._add_resource(ResourceDecl(
-            name=name, desc=ImageDesc(format=format, extent=tuple(extent), mips=mips, layers=layers),
+        return self._add_resource(name, lambda: ResourceDecl(
+            name=name, desc=ImageDesc(format=format, extent=extent, mips=mips, layers=layers),
             imported=True, history=True, initial=state, final=state), external)
 
     def add_pass(self, name: str, *, queue: str = "graphics") -> PassBuilder:
-        if any(p.name == name for p in self._passes):
+        """Start the next pass in program order; the previous pass's builder closes (see PassBuilder)."""
+        check_pass_header(name, queue)
+        if name in self._pass_names:
             raise FrameGraphError("duplicate pass name", pass_name=name)
-        if queue not in QUEUES:
-            raise FrameGraphError(f"unknown queue {queue!r} (use one of {QUEUES})", pass_name=name)
+        previous = self._passes[-1] if self._passes else None
+        if previous is not None and previous._in_with:
+            raise FrameGraphError(f"pass '{previous.name}' is still open (its with-block has not ended): passes are "
+                                  "declared one after the other", pass_name=name)
+        if previous is not None:
+            previous._open = False
         builder = PassBuilder(self, name, queue)
         self._passes.append(builder)
+        self._pass_names.add(name)
         return builder
 
     def output(self, handle: Handle) -> None:
         """Mark a resource whose final contents the frame exists to produce."""
+        if not isinstance(handle, Handle) or not isinstance(handle.name, str):
+            raise FrameGraphError(f"output() takes a Handle, got {_show(handle)}")
         if handle.name not in self._resources:
-            raise FrameGraphError("unknown output resource", resource=handle.name)
+            raise FrameGraphError("unknown output resource", resource=str(handle.name))
         if handle.name not in self._outputs:
             self._outputs.append(handle.name)
 

@@ -318,21 +318,34 @@ def test_builder_key_is_the_frozen_graphs_key(fg):
     hash(fg.structural_key())
 
 
-def test_interleaved_pass_declarations_key_by_pass():
-    """Accesses belong to their pass in the key even when two passes are open at once."""
+def test_interleaved_pass_declarations_are_refused_and_leave_the_key_alone():
+    """Accesses belong to their pass in the key; a pass closed by the next add_pass cannot take more
+    (issue 16: it could read a version a later pass writes), and the refused call changes nothing."""
     def build(split):
         fg = FrameGraph("interleaved")
         a = fg.create_buffer("a", size=64)
         b = fg.create_buffer("b", size=64)
-        p1, p2 = fg.add_pass("p1"), fg.add_pass("p2")
-        (p1 if split else p2).writes(a, "transfer_write", discard=True)
-        p2.writes(b, "transfer_write", discard=True)
+        with fg.add_pass("p1") as p1:
+            if split:
+                p1.writes(a, "transfer_write", discard=True)
+        with fg.add_pass("p2") as p2:
+            if not split:
+                p2.writes(a, "transfer_write", discard=True)
+            p2.writes(b, "transfer_write", discard=True)
         fg.output(a)
         fg.output(b)
         return fg
 
     assert build(True).structural_key() != build(False).structural_key()
     assert build(True).structural_key() == structural_key(build(True).graph())
+    fg = FrameGraph("interleaved")
+    a = fg.create_buffer("a", size=64)
+    p1, p2 = fg.add_pass("p1"), fg.add_pass("p2")
+    key = fg.structural_key()
+    with pytest.raises(FrameGraphError, match="pass 'p1'.*closed"):
+        p1.writes(a, "transfer_write", discard=True)
+    assert fg.structural_key() == key
+    p2.writes(a, "transfer_write", discard=True)
 
 
 def test_exported_from_the_package():

@@ -7,12 +7,13 @@ import argparse
 import importlib
 import importlib.util
 import inspect
-import json
+import re
 import sys
 import warnings
 from pathlib import Path
 
 from ..errors import FrameGraphError
+from ..graph import FrameGraph, Graph
 from ..plan import Plan
 from .dot import render_svg, to_dot
 from .explain import count_sync_entries, explain, sync_entries
@@ -53,45 +54,66 @@ def write_all(plan: Plan, graph, out_dir, gpu_times_ms: dict | None = None) -> d
     return paths
 
 
+_MODULE_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+
+
 def load_graph_source(source: str, *, width: int = 1280, height: int = 720):
-    """A Graph from a `framegraph-graph/1` JSON file, or a FrameGraph from a sample module's
-    `build_graph(width=..., height=...)` (a `.py` path, or a dotted module name)."""
-    from ..graph_json import load_graph
+    """The graph to draw: a Graph from a `framegraph-graph/1` JSON file, or a FrameGraph from Python
+    named explicitly: a `.py` file's `build_graph(width=..., height=...)`, or `module:function`
+    (imported from sys.path, then called the same way).
+
+    Any other source is a JSON file, whatever its suffix (`plan.JSON`, `graph.txt`): a path is never
+    taken as a module name, so no Python from the current directory runs unless it is asked for."""
+    if not isinstance(source, str):
+        raise FrameGraphError(f"graph source must be a path or module:function, got {type(source).__name__}")
     path = Path(source)
-    if path.suffix == ".json":
+    if source.endswith(".py"):
+        module, function = _module_from_file(path, source), "build_graph"
+    elif _MODULE_REF.match(source) and not path.exists():
+        name, function = source.split(":")
         try:
-            return load_graph(path.read_text())
-        except OSError as e:
-            raise FrameGraphError(f"cannot read {source}: {e}") from None
-    if path.suffix == ".py":
-        path = path.resolve()
-        if not path.exists():
-            raise FrameGraphError(f"no such sample: {source}")
+            module = importlib.import_module(name)
+        except Exception as e:  # noqa: BLE001 - the module's own code failed
+            raise FrameGraphError(f"cannot import {name!r} for {source}: {type(e).__name__}: {e}") from None
+    else:
+        from ..graph_json import graph_from_dict, read_json_file
+        return graph_from_dict(read_json_file(source, "graph"))
+    build = getattr(module, function, None)
+    if not callable(build):
+        raise FrameGraphError(f"{source} has no {function}(width=..., height=...) function")
+    try:
+        params = inspect.signature(build).parameters
+    except (TypeError, ValueError):
+        params = {}
+    kwargs = {k: v for k, v in (("width", width), ("height", height)) if k in params}
+    try:
+        fg = build(**kwargs)
+    except FrameGraphError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the sample's own code failed
+        raise FrameGraphError(f"{source}: {function}() raised {type(e).__name__}: {e}") from None
+    if not isinstance(fg, (FrameGraph, Graph)):
+        raise FrameGraphError(f"{source}: {function}() returned {type(fg).__name__} (expected a FrameGraph)")
+    return fg
+
+
+def _module_from_file(path: Path, source: str):
+    path = path.resolve()
+    if not path.is_file():
+        raise FrameGraphError(f"no such sample: {source}")
+    try:
         if path.parent.name == "samples" and (path.parent / "__init__.py").exists():
             # Import as a package module so the sample's own relative imports work.
             root = str(path.parent.parent)
             if root not in sys.path:
                 sys.path.insert(0, root)
-            module = importlib.import_module(f"samples.{path.stem}")
-        else:
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(source)
-        except ImportError as e:
-            raise FrameGraphError(f"{source}: not a .json graph, a .py sample or an importable module ({e})") \
-                from None
-    build = getattr(module, "build_graph", None)
-    if build is None:
-        raise FrameGraphError(f"{source} has no build_graph(width=..., height=...) function")
-    params = inspect.signature(build).parameters
-    kwargs = {k: v for k, v in (("width", width), ("height", height)) if k in params}
-    fg = build(**kwargs)
-    if fg is None:
-        raise FrameGraphError(f"{source}: build_graph() returned nothing (expected a FrameGraph)")
-    return fg
+            return importlib.import_module(f"samples.{path.stem}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    except Exception as e:  # noqa: BLE001 - the sample's own code failed
+        raise FrameGraphError(f"cannot load {source}: {type(e).__name__}: {e}") from None
 
 
 def _cmd_viz(args) -> int:
@@ -100,11 +122,12 @@ def _cmd_viz(args) -> int:
     plan = compile(graph, strategy=args.strategy, device=args.device)
     times = None
     if args.gpu_times:
-        try:
-            with open(args.gpu_times) as f:
-                times = {str(k): float(v) for k, v in json.load(f).items()}
-        except (OSError, ValueError, AttributeError) as e:
-            raise FrameGraphError(f"--gpu-times wants a JSON object pass -> milliseconds: {e}") from None
+        from ..graph_json import read_json_file
+        raw = read_json_file(args.gpu_times, "--gpu-times file")
+        if not isinstance(raw, dict) or not all(type(v) in (int, float) and 0 <= v < float("inf")
+                                                for v in raw.values()):
+            raise FrameGraphError("--gpu-times wants a JSON object pass -> milliseconds (finite, >= 0)")
+        times = {k: float(v) for k, v in raw.items()}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         paths = write_all(plan, graph, args.output, gpu_times_ms=times)
@@ -122,7 +145,8 @@ def _cmd_viz(args) -> int:
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `viz` on the CLI's subparsers; the handler is `args.fn` (like the other commands)."""
     v = subparsers.add_parser("viz", help="draw a compiled frame: graph.svg, timeline.png, memory.png, explain.txt")
-    v.add_argument("graph", help="GRAPH.json, samples/NAME.py (its build_graph()), or a module name")
+    v.add_argument("graph", help="GRAPH.json (any path not ending in .py is read as JSON), samples/NAME.py "
+                   "(its build_graph()), or module:function")
     v.add_argument("-o", "--output", required=True, help="output directory")
     v.add_argument("--strategy", default="batched", choices=["naive", "per_resource", "batched", "split"])
     v.add_argument("--device", default="lavapipe", help="lavapipe | discrete | PROFILE.json")
