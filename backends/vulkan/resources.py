@@ -32,6 +32,19 @@ def generation() -> int:
     return _generation[0]
 
 
+_warned: set = set()
+
+
+def warn_once(cause: tuple, message: str, category=UserWarning) -> None:
+    """A Python warning the first time `cause` happens in this process (a frame loop would
+    otherwise repeat it every frame; warnings' own registry keys on the text, which may vary)."""
+    if cause in _warned:
+        return
+    _warned.add(cause)
+    import warnings
+    warnings.warn(message, category, stacklevel=4)
+
+
 def vk_value(name: str) -> int:
     """A Vulkan enum or flag given by its full name (as plans write them) as its number."""
     try:
@@ -541,6 +554,10 @@ class ResourceCache:
                 frame: int) -> dict[str, Any]:
         imports = imports or {}
         outputs = set(outputs)
+        if plan.culled and not plan.passes:
+            warn_once(("all culled", plan.graph, plan.culled),
+                      f"frame {plan.graph!r}: every pass was culled ({', '.join(plan.culled)}), so it records "
+                      "nothing; mark what the frame produces with fg.output(handle)")
         all_families = tuple(sorted({q["family"] for q in plan.queues.values()}))
         resolved: dict[str, Any] = {}
         host_names = [r.name for r in plan.resources if r.kind == "buffer" and r.transient
