@@ -102,12 +102,11 @@ def _module_from_file(path: Path, source: str):
     if not path.is_file():
         raise FrameGraphError(f"no such sample: {source}")
     try:
-        if path.parent.name == "samples" and (path.parent / "__init__.py").exists():
-            # Import as a package module so the sample's own relative imports work.
-            root = str(path.parent.parent)
-            if root not in sys.path:
-                sys.path.insert(0, root)
-            return importlib.import_module(f"samples.{path.stem}")
+        from .. import samples as _samples
+        if path.parent == Path(_samples.__file__).resolve().parent:
+            # One of framegraph's own samples (a checkout's samples/ or the installed package): the
+            # same module object every other import of it gets, with no sys.path edit.
+            return importlib.import_module(f"framegraph.samples.{path.stem}")
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
