@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # framegraph's two commands:  ./dev.sh demo   (render the demo to a PNG)
-#                             ./dev.sh test   (run the whole test suite)
+#                             ./dev.sh test   (run the whole test suite; `-m wheel` runs the
+#                                              packaging check that CI adds: scripts/check_wheel.sh)
 # Both install what they need on a fresh Debian 12 machine (as root) the first time,
 # and skip the installation on later runs.
 set -euo pipefail

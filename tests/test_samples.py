@@ -14,7 +14,7 @@ from framegraph import compile, dump_graph, load_graph
 from framegraph.consistency import check_plan_against_graph
 from framegraph.plan import BarrierCmd, SetEventCmd, WaitEventsCmd
 from framegraph.verifier import verify_plan
-from samples import deferred, shadow_map
+from framegraph.samples import deferred, shadow_map
 
 SAMPLES = {"shadow_map": shadow_map, "deferred": deferred}
 STRATEGIES = ("naive", "per_resource", "batched", "split")

@@ -8,7 +8,6 @@ frames ran); regenerate one by deleting it and running the test, then look at it
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -23,12 +22,9 @@ try:
 except (ImportError, OSError) as error:
     support.unavailable(f"the Vulkan loader is missing: {error}")
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-if str(ROOT) not in sys.path:        # `samples` is a package at the repository root
-    sys.path.insert(0, str(ROOT))
+from framegraph.samples import common, deferred, demo, shadow_map  # noqa: E402
 
-from samples import common, deferred, demo, shadow_map  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 REFERENCE = HERE / "reference"
 SAMPLES = {"shadow_map": shadow_map, "deferred": deferred}
