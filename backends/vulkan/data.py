@@ -126,7 +126,7 @@ class PersistentBuffer(_Persistent, PhysicalBuffer):
         super().__init__(renderer, name, state, data)
         self.size = int(size)
         self.hint = 0
-        for access in uses:
+        for access in (state, *uses):
             bits = lookup(access).buffer_usage
             self.hint |= int(bits or 0)
 
@@ -175,7 +175,7 @@ class PersistentImage(_Persistent, PhysicalImage):
         self.mips = mips
         self.layers = layers
         self.hint = 0
-        for access in uses:
+        for access in (state, *uses):            # its resting state is a use too (a layout needs usage)
             self.hint |= int(lookup(access).image_usage or 0)
         if data is not None:
             expected = self.extent[0] * self.extent[1] * layers * self.format.texel_size

@@ -1,0 +1,140 @@
+"""The public resource API on the device: persistent buffers and images created with data (usage
+from the graph), readback futures that wait for their own frame and never return zeros, per-frame
+uploads, unused transients that are never created or queried, the all-culled warning, and
+verify_plan taking a Plan. The guide's examples (tests/backend/test_guide.py) cover the basics."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import support  # tests/backend is on sys.path (not a package)
+
+try:
+    from framegraph.backends.vulkan import Renderer
+except (ImportError, OSError) as error:
+    support.unavailable(f"the Vulkan loader is missing: {error}")
+
+import framegraph as fgr
+from framegraph.verifier import verify_plan
+
+STRATEGIES = ("naive", "per_resource", "batched", "split")
+
+
+def _copy_frame(renderer, src, results, *, fail=False):
+    def build(fg, frame):
+        s = src.use(fg)
+        results.append(renderer.readback(fg, s, dtype=np.uint32))
+        if fail:
+            raise RuntimeError("the build function failed")
+        return s
+    return build
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_persistent_buffer_and_readback_future(vk_context, strategy):
+    plans = []
+    data = np.arange(300, dtype=np.uint32)
+    with Renderer(vk_context, strategy=strategy, on_compile=support.verified(plans)) as renderer:
+        src = renderer.create_buffer("src", data=data)
+        results = []
+        build = _copy_frame(renderer, src, results)
+        for _ in range(3):
+            renderer.render(build)
+        assert all(np.array_equal(r.result(), data) for r in results)
+        assert renderer.compiles == 1                       # the readback's names repeat: cache hits
+        usage = next(r for r in plans[0].resources if r.name == "src").usage
+        assert "VK_BUFFER_USAGE_TRANSFER_SRC_BIT" in usage
+        assert np.array_equal(src.read(np.uint32), data)
+
+
+def test_readback_of_a_frame_that_was_never_submitted_raises(vk_context):
+    with Renderer(vk_context) as renderer:
+        src = renderer.create_buffer("src", data=np.ones(16, np.uint32))
+        results = []
+        with pytest.raises(RuntimeError, match="build function failed"):
+            renderer.render(_copy_frame(renderer, src, results, fail=True))
+        with pytest.raises(RuntimeError, match="never submitted"):
+            results[0].result()
+        renderer.render(_copy_frame(renderer, src, results))    # the same frame index, submitted now
+        with pytest.raises(RuntimeError, match="never submitted"):
+            results[0].result()                                  # still not that future's frame
+        assert np.array_equal(results[1].result(), np.ones(16, np.uint32))
+
+
+def test_persistent_image_with_data_and_image_readback(vk_context):
+    rgba = (np.arange(16 * 8 * 4) % 251).astype(np.uint8).reshape(8, 16, 4)
+    with Renderer(vk_context) as renderer:
+        image = renderer.create_image("texture", format="R8G8B8A8_UNORM", extent=(16, 8), data=rgba)
+        futures = []
+
+        def build(fg, frame):
+            t = image.use(fg)
+            futures.append(renderer.readback(fg, t))
+            return t
+
+        renderer.render(build)
+        assert np.array_equal(futures[0].result(), rgba)
+        assert np.array_equal(image.read(), rgba)
+
+
+def test_upload_per_frame_data(vk_context):
+    with Renderer(vk_context) as renderer:
+        futures = []
+
+        def build(fg, frame):
+            h = renderer.upload(fg, "params", np.full(8, frame.index, np.float32))
+            futures.append(renderer.readback(fg, h, dtype=np.float32))
+            return h
+
+        for _ in range(3):
+            renderer.render(build)
+        assert [float(f.result()[0]) for f in futures] == [0.0, 1.0, 2.0]
+
+
+def test_unused_transients_are_not_created_or_queried(vk_context):
+    with Renderer(vk_context) as renderer:
+        def build(fg, frame):
+            fg.create_buffer("unused_buffer", size=256)
+            fg.create_image("unused_image", format="R8G8B8A8_UNORM", extent=(8, 8))
+            used = renderer.upload(fg, "used", [1.0, 2.0])
+            fg.output(used)
+            return used
+
+        before = renderer.resources.allocations
+        graph_calls = []
+        real = renderer.allocator.requirements
+        renderer.allocator.requirements = lambda desc: graph_calls.append(desc) or real(desc)
+        renderer.render(build)
+        renderer.wait()
+        assert renderer.resources.allocations - before == 1          # "used" only
+        assert [d for d in graph_calls if not d[6 if d[0] == "image" else 2]] == []   # no usage-0 query
+        assert all("unused" not in str(d) for d in graph_calls)
+
+
+def test_a_frame_with_every_pass_culled_warns_once(vk_context):
+    with Renderer(vk_context) as renderer:
+        def build(fg, frame):
+            scratch = fg.create_buffer("scratch", size=64)
+            with fg.add_pass("forgotten_output") as p:
+                p.writes(scratch, "transfer_write", discard=True)
+                p.execute(lambda ctx: None)
+            return scratch
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            renderer.render(build)
+            renderer.render(build)
+        culled = [w for w in caught if "every pass was culled" in str(w.message)]
+        assert len(culled) == 1 and "fg.output" in str(culled[0].message)
+
+
+def test_verify_plan_takes_a_plan():
+    fg = fgr.FrameGraph("x")
+    a = fg.create_image("a", format="R8G8B8A8_UNORM", extent=(4, 4))
+    with fg.add_pass("p") as p:
+        a = p.writes(a, "color_attachment_write", discard=True)
+    fg.output(a)
+    plan = fgr.compile(fg.graph(), strategy="batched", device="lavapipe")
+    assert verify_plan(plan) == [] and verify_plan(plan.to_json()) == []
