@@ -230,3 +230,20 @@ _TEXEL_SIZE = {
     Format.R32G32B32A32_SFLOAT: 16, Format.B10G11R11_UFLOAT_PACK32: 4, Format.D16_UNORM: 2,
     Format.D32_SFLOAT: 4, Format.D24_UNORM_S8_UINT: 4, Format.D32_SFLOAT_S8_UINT: 8,
 }
+
+
+def flag_maker(cls):
+    """`cls(value)` memoized per value: building an IntFlag costs about a microsecond, and the
+    compiler turns the same few plain-int masks into flags thousands of times per frame."""
+    made: dict[int, object] = {}
+
+    def make(value: int):
+        f = made.get(value)
+        if f is None:
+            f = made[value] = cls(value)
+        return f
+    return make
+
+
+as_stage = flag_maker(Stage)
+as_access = flag_maker(Access)

@@ -10,7 +10,7 @@ from .graphs import deferred_like
 def test_debug_view_is_culled_and_the_rest_kept():
     res = cull(validate(deferred_like().graph()))
     assert res.culled == ("debug_view",)
-    assert nx.is_directed_acyclic_graph(res.dag)
+    assert nx.is_directed_acyclic_graph(res.deps.to_networkx())
 
 
 def test_writes_to_imported_resources_are_side_effects():

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from ..access import layout_for_format, lookup
 from ..plan import Plan, PlanAccess, PlanPass, PlanResource, State
-from ..vk import Access, Layout, Stage
+from ..vk import Access, Layout, Stage, as_access, as_stage
 from .cull import CullResult
 from .placement import Placed
 from .options import CompileOptions
 from .queues import Streams
 from .ranges import buffer_ranges, image_rects
-from .submits import SubmitBuilder
-from .tracking import Tracked
+from .submits import Submits
 from .validate import ResolvedGraph, usage_names
 
 
@@ -33,11 +32,13 @@ def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, .
             res = rg.resources[a.resource]
             if res.is_image:
                 for mips, layers in image_rects(res, a.units):
-                    accesses.append(PlanAccess(resource=res.name, stages=a.stages, access=a.access, layout=a.layout,
+                    accesses.append(PlanAccess(resource=res.name, stages=as_stage(a.stages), access=as_access(a.access),
+                                               layout=a.layout,
                                                mips=mips, layers=layers, discard=a.discard))
             else:
                 for rng in buffer_ranges(res, a.units):
-                    accesses.append(PlanAccess(resource=res.name, stages=a.stages, access=a.access, range=rng,
+                    accesses.append(PlanAccess(resource=res.name, stages=as_stage(a.stages), access=as_access(a.access),
+                                               range=rng,
                                                discard=a.discard))
         out.append(PlanPass(name=p.name, queue=p.queue, stream=streams.stream_of[p.queue], accesses=tuple(accesses)))
     return tuple(out)
@@ -70,9 +71,9 @@ def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements
 
 
 def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: Streams, placed: Placed,
-                  builder: SubmitBuilder, options: CompileOptions, profile) -> Plan:
-    submits = builder.build()
-    stats = dict(builder.stats)
+                  built: Submits, options: CompileOptions, profile) -> Plan:
+    submits = built.submits
+    stats = dict(built.stats)
     stats.update(passes=len(order), culled=len(culled.culled) if culled else 0, submits=len(submits),
                  transient_bytes=sum(h.size for h in placed.heaps), transient_bytes_unaliased=placed.unaliased,
                  transient_bytes_lower_bound=placed.lower_bound, placement=placed.policy)
@@ -82,5 +83,5 @@ def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: 
     return Plan(graph=rg.graph.name, strategy=options.strategy,
                 queues={s: streams.slots[s] for s in streams.names},
                 culled=culled.culled if culled else (), passes=plan_passes(rg, order, streams),
-                resources=plan_resources(rg, order, options, placements, builder.tracked.final_stream), heaps=heaps, submits=submits, stats=stats,
+                resources=plan_resources(rg, order, options, placements, built.final_stream), heaps=heaps, submits=submits, stats=stats,
                 options={**options.to_dict(), "device": profile.name})

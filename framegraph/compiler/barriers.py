@@ -20,25 +20,41 @@ FULL_BARRIER = MemoryBarrier(src_stages=Stage.ALL_COMMANDS, src_access=Access.ME
 
 def entry_dependency(rg: ResolvedGraph, t: Transition, family_ignored: bool = True) -> Dependency:
     """Vulkan barrier structs for one transition (one per rectangle or byte range)."""
+    images, buffers = [], []
+    _entry_barriers(rg, t, images, buffers)
+    return Dependency(images=tuple(images), buffers=tuple(buffers))
+
+
+def _entry_barriers(rg: ResolvedGraph, t: Transition, images: list, buffers: list) -> None:
     res = rg.resources[t.resource]
     src_q = t.src_family if t.kind != "barrier" else None
     dst_q = t.dst_family if t.kind != "barrier" else None
-    common = dict(src_stages=t.src_stages, src_access=t.src_access, dst_stages=t.dst_stages,
-                  dst_access=t.dst_access, src_queue=src_q, dst_queue=dst_q)
     if res.is_image:
         old = t.old_layout if t.old_layout is not None else t.new_layout
-        return Dependency(images=tuple(
-            ImageBarrier(resource=res.name, mips=m, layers=l, old_layout=old, new_layout=t.new_layout, **common)
-            for m, l in image_rects(res, t.units)))
-    return Dependency(buffers=tuple(BufferBarrier(resource=res.name, range=r, **common)
-                                    for r in buffer_ranges(res, t.units)))
+        for m, l in image_rects(res, t.units):
+            images.append(ImageBarrier(resource=res.name, mips=m, layers=l, old_layout=old, new_layout=t.new_layout,
+                                       src_stages=t.src_stages, src_access=t.src_access, dst_stages=t.dst_stages,
+                                       dst_access=t.dst_access, src_queue=src_q, dst_queue=dst_q))
+    else:
+        for r in buffer_ranges(res, t.units):
+            buffers.append(BufferBarrier(resource=res.name, range=r, src_stages=t.src_stages,
+                                         src_access=t.src_access, dst_stages=t.dst_stages, dst_access=t.dst_access,
+                                         src_queue=src_q, dst_queue=dst_q))
+
+
+def entries_dependency(rg: ResolvedGraph, transitions, memory: tuple = ()) -> Dependency:
+    """One dependency info holding the barriers of every transition, in order."""
+    images, buffers = [], []
+    for t in transitions:
+        _entry_barriers(rg, t, images, buffers)
+    return Dependency(memory=memory, images=tuple(images), buffers=tuple(buffers))
 
 
 def reasons_of(transitions) -> tuple[Reason, ...]:
     seen = {}
     for t in transitions:
         for r in t.reasons:
-            seen[Reason(r.producer, r.consumer, r.resource, r.hazard)] = None
+            seen[r] = None
     return tuple(seen)
 
 
@@ -59,26 +75,13 @@ def point_dependencies(rg: ResolvedGraph, strategy: str, transitions, *, first_o
     if strategy == "naive":
         if first_on_stream and not transitions:
             return []
-        dep = Dependency(memory=(FULL_BARRIER,))
-        for t in transitions:
-            nt = _naive_entry(t)
-            if nt is not None:
-                dep = dep.merged(entry_dependency(rg, nt))
-        return [(dep, reasons_of(transitions))]
+        entries = [nt for nt in map(_naive_entry, transitions) if nt is not None]
+        return [(entries_dependency(rg, entries, (FULL_BARRIER,)), reasons_of(transitions))]
     if not transitions:
         return []
     if strategy == "per_resource":
         by_resource: dict[int, list[Transition]] = {}
         for t in transitions:
             by_resource.setdefault(t.resource, []).append(t)
-        calls = []
-        for ts in by_resource.values():
-            dep = Dependency()
-            for t in ts:
-                dep = dep.merged(entry_dependency(rg, t))
-            calls.append((dep, reasons_of(ts)))
-        return calls
-    dep = Dependency()
-    for t in transitions:
-        dep = dep.merged(entry_dependency(rg, t))
-    return [(dep, reasons_of(transitions))]   # batched and split: one call per point
+        return [(entries_dependency(rg, ts), reasons_of(ts)) for ts in by_resource.values()]
+    return [(entries_dependency(rg, transitions), reasons_of(transitions))]   # batched and split: one call per point

@@ -9,7 +9,8 @@ alias-free compile. Placement then never creates a semaphore wait the frame did 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, replace
 
 from .validate import ResolvedGraph
 
@@ -64,29 +65,35 @@ def widen_across_queues(lts: tuple[Lifetime, ...], clocks: dict, pos_submit: dic
     """Each lifetime's `free_after` per queue: for an occupant on queue B, the resource is live until
     the position before B's first pass whose submit has waited for the resource's last use on every
     other queue (or to the end of the frame when B never waits)."""
-    from dataclasses import replace
-
-    # Per queue: its passes' positions in order, with the submit value each belongs to.
-    passes_on: dict[str, list[tuple[int, int]]] = {s: [] for s in streams}
+    if len(streams) < 2:
+        return lts
+    # Per queue: its passes' positions in order. What a queue has waited for only grows along its
+    # submits, so per other queue the highest value waited is a sorted list: two bisections find
+    # the first pass after a position that has waited for a value.
+    positions: dict[str, list[int]] = {s: [] for s in streams}
+    values: dict[str, list[int]] = {s: [] for s in streams}
     for pos, (stream, index) in sorted(pos_submit.items()):
-        passes_on.setdefault(stream, []).append((pos, index + 1))
+        positions.setdefault(stream, []).append(pos)
+        values.setdefault(stream, []).append(index + 1)
+    highs: dict[tuple[str, str], list[int]] = {}
+
+    def first_ordered(b: str, a: str, after: int, value: int) -> int | None:
+        high = highs.get((b, a))
+        if high is None:
+            high = highs[(b, a)] = [clocks[(b, v)].highest(a) for v in values[b]]
+        k = max(bisect_right(positions[b], after), bisect_left(high, value))
+        return positions[b][k] if k < len(high) else None
+
     out = []
     for lt in lts:
-        used = dict(lt.last_by_stream)
-        if len(streams) < 2:
-            out.append(lt)
-            continue
         free = []
         for b in streams:
             until = lt.last
-            for a, last_pos in used.items():
+            for a, last_pos in lt.last_by_stream:
                 if a == b:
                     until = max(until, last_pos)
                     continue
-                value = pos_submit[last_pos][1] + 1
-                ordered = next((pos for pos, v in passes_on.get(b, ())
-                                if pos > last_pos and (clock := clocks.get((b, v))) is not None
-                                and clock.highest(a) >= value), None)
+                ordered = first_ordered(b, a, last_pos, pos_submit[last_pos][1] + 1)
                 until = max(until, (ordered - 1) if ordered is not None else n_positions)
             free.append((b, until))
         out.append(replace(lt, free_after=tuple(free)))

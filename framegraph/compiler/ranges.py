@@ -7,9 +7,24 @@ from .validate import ResourceInfo
 
 def image_rects(res: ResourceInfo, units) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Units → ((mip_base, mip_count), (layer_base, layer_count)) rectangles."""
-    L = res.decl.desc.layers
     if len(units) == res.unit_count:
-        return [((0, res.decl.desc.mips), (0, L))]
+        return [((0, res.decl.desc.mips), (0, res.decl.desc.layers))]
+    key = (res.index, units if isinstance(units, tuple) else tuple(units))
+    rects = _RECTS.get(key)
+    if rects is None or rects[0] is not res:
+        rects = _RECTS[key] = (res, _image_rects(res, units))
+        if len(_RECTS) > 65536:
+            _RECTS.clear()
+    return rects[1]
+
+
+# Rectangles per (resource, units): a frame asks for the same few sets again and again. The entry
+# keeps its ResourceInfo so another graph's resource of the same index never reuses it.
+_RECTS: dict = {}
+
+
+def _image_rects(res: ResourceInfo, units) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    L = res.decl.desc.layers
     per_mip: dict[int, list[int]] = {}
     for u in sorted(units):
         m, l = divmod(u, L)

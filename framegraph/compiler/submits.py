@@ -1,4 +1,4 @@
-"""Stage 6, submits: lay the barrier points and passes into per-stream submits, with timeline
+"""Stage: submits. lay the barrier points and passes into per-stream submits, with timeline
 semaphore waits where a pass needs another stream's work, ownership release/acquire, the
 swapchain's acquire wait and present signal, and (batched) merging of barrier calls across passes.
 """
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..plan import BarrierCmd, Dependency, PassCmd, ResetEventCmd, SetEventCmd, Submit, Wait, WaitEventsCmd
 from ..vk import Layout, Stage
-from .barriers import entry_dependency, point_dependencies, reasons_of
+from .barriers import entries_dependency, point_dependencies, reasons_of
 from .clock import QueueClock
 from .tracking import CrossDep, Tracked, Transition
 from .validate import ResolvedGraph
@@ -39,6 +39,15 @@ def event_may_carry(t: Transition, image_used_before_wait: bool) -> bool:
 _NO_CLOCK = QueueClock()
 
 
+@dataclass(frozen=True, slots=True)
+class Submits:
+    """The submit stage's result: submits in host order, their statistics, and the stream each
+    imported resource ends on."""
+    submits: tuple[Submit, ...]
+    stats: dict
+    final_stream: dict
+
+
 @dataclass
 class _Open:
     waits: list = field(default_factory=list)
@@ -66,8 +75,13 @@ class _Stream:
 
 
 class SubmitBuilder:
-    def __init__(self, rg: ResolvedGraph, tracked: Tracked, strategy: str, streams: list[str], order):
+    """Lays the tracked passes into submits. With `waits_only` it records no commands, only where
+    submits close and which waits they carry (the frame's semaphore order, needed before placement)."""
+
+    def __init__(self, rg: ResolvedGraph, tracked: Tracked, strategy: str, streams: list[str], order, *,
+                 waits_only: bool = False):
         self.rg = rg
+        self.waits_only = waits_only
         self.tracked = tracked
         self.strategy = strategy
         self.order = order
@@ -169,9 +183,7 @@ class SubmitBuilder:
         waits, deps, reasons = [], [], []
         for point in sorted(by_point, reverse=True):
             ts = by_point[point]
-            dep = Dependency()
-            for t in ts:
-                dep = dep.merged(entry_dependency(self.rg, t))
+            dep = entries_dependency(self.rg, ts)
             name = f"e{len(o.events)}"
             o.events.append(name)
             why = reasons_of(ts)
@@ -215,14 +227,16 @@ class SubmitBuilder:
         return True
 
     def _emit_releases(self, releases) -> None:
+        if self.waits_only:
+            for stream, _t in releases:
+                self.streams[stream].open.commands.append(None)   # only that the submit has work
+            return
         by_stream: dict[str, list[Transition]] = {}
         for stream, t in releases:
             by_stream.setdefault(stream, []).append(t)
         for stream, ts in by_stream.items():
-            dep = Dependency()
-            for t in ts:
-                dep = dep.merged(entry_dependency(self.rg, t))
-            self.streams[stream].open.commands.append(BarrierCmd(dependency=dep, reasons=reasons_of(ts)))
+            self.streams[stream].open.commands.append(BarrierCmd(dependency=entries_dependency(self.rg, ts),
+                                                                 reasons=reasons_of(ts)))
 
     def build(self) -> tuple[Submit, ...]:
         rg, tracked = self.rg, self.tracked
@@ -237,6 +251,10 @@ class SubmitBuilder:
                 if s.open.commands:
                     self._close(s)
                 s.open.waits.append(Wait(acquire=rg.resources[r].name, stages=Stage(tracked.first_use[r][1])))
+            if self.waits_only:
+                s.open.commands.append(None)
+                self.pos_submit[ps.position] = (s.name, len(s.submits))
+                continue
             self._emit_barriers(s, ps.transitions, s.passes_seen == 0, set())
             p = rg.passes[ps.pass_index]
             o = s.open
@@ -254,7 +272,9 @@ class SubmitBuilder:
             s = self.streams[fs.stream]
             self._emit_releases(fs.releases)
             self._add_waits(s, fs.cross)
-            if fs.transitions:
+            if fs.transitions and self.waits_only:
+                s.open.commands.append(None)
+            elif fs.transitions:
                 # The end of the frame is not "between passes": every strategy states final
                 # states with exact masks (a naive ALL_COMMANDS barrier would miss e.g. HOST reads).
                 strategy = "per_resource" if self.strategy == "per_resource" else "batched"
@@ -265,7 +285,11 @@ class SubmitBuilder:
                     s.open.present.append(rg.resources[r].name)
         for s in self.streams.values():
             self._close(s)
-        return self._submits()
+        return () if self.waits_only else self._submits()
+
+    def result(self) -> Submits:
+        submits = self.build()
+        return Submits(submits, dict(self.stats), self.tracked.final_stream)
 
     def _submits(self) -> tuple[Submit, ...]:
         out = []

@@ -35,23 +35,27 @@ class ResourceInfo:
         return divmod(unit, layers)
 
 
+_WRITE = int(WRITE_ACCESS)
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedAccess:
-    """A pass's merged access to a set of units of one resource, with concrete masks."""
+    """A pass's merged access to a set of units of one resource, with concrete masks (plain ints on
+    the compiler's hot path; Stage/Access objects only at the plan's edge)."""
     resource: int
     units: tuple[int, ...]
-    stages: Stage
-    access: Access
+    stages: int
+    access: int
     layout: Layout | None
     discard: bool
+    writes: bool = False
+    reads: bool = False
 
-    @property
-    def writes(self) -> bool:
-        return bool(self.access & WRITE_ACCESS)
-
-    @property
-    def reads(self) -> bool:
-        return bool(self.access & ~WRITE_ACCESS)
+    @staticmethod
+    def of(resource: int, units: tuple[int, ...], stages: int, access: int, layout, discard: bool):
+        stages, access = int(stages), int(access)
+        return ResolvedAccess(resource, units, stages, access, layout, discard,
+                              bool(access & _WRITE), bool(access & ~_WRITE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +85,15 @@ def validate(graph: Graph) -> ResolvedGraph:
             raise FrameGraphError("unknown output resource", resource=name)
         outputs.append(index[name])
     usage = [0] * len(resources)
-    written = [set() for _ in resources]
+    written = [_Written(r) for r in resources]
+    resolver = _Resolver(resources, index, usage)
     passes = []
     seen = set()
     for p_index, p in enumerate(graph.passes):
         if p.name in seen:
             raise FrameGraphError("duplicate pass name", pass_name=p.name)
         seen.add(p.name)
-        merged = _merge_pass(p, resources, index, usage)
+        merged = resolver.merge_pass(p)
         _check_reads_written(p.name, merged, resources, written)
         passes.append(ResolvedPass(p_index, p.name, p.queue, merged))
     return ResolvedGraph(graph, resources, tuple(passes), index, tuple(usage), tuple(outputs))
@@ -162,51 +167,107 @@ def _units(p_name: str, a, info: ResourceInfo) -> tuple[int, ...]:
     return tuple(m * L + l for m in range(mb, mb + mc) for l in range(lb, lb + lc))
 
 
-def _merge_pass(p, resources, index, usage) -> tuple[ResolvedAccess, ...]:
-    # unit -> [stages, access, layout, discard, writes]
-    per_unit: dict[tuple[int, int], list] = {}
-    for a in p.accesses:
-        info: AccessInfo = lookup(a.access, pass_name=p.name, resource=a.resource)
-        res = resources[index[a.resource]]
+@dataclass(frozen=True, slots=True)
+class _Use:
+    """One access name applied to one resource: what the table says, fitted to its format."""
+    name: str
+    stages: int
+    access: int           # with the attachment load when the write keeps the contents
+    layout: Layout | None
+    writes: bool
+    usage: int            # image or buffer usage flags it needs
+
+
+class _Resolver:
+    """Resolves declared accesses; table rows per (access, resource, discard) and unit tuples per
+    declared range are looked up once per frame, not once per access."""
+
+    def __init__(self, resources, index, usage) -> None:
+        self.resources, self.index, self.usage = resources, index, usage
+        self._uses: dict = {}
+        self._units: dict = {}
+
+    def use(self, p_name: str, a, res: ResourceInfo) -> _Use:
+        image = res.is_image
+        key = (a.access, image and res.decl.desc.format, a.discard)
+        u = self._uses.get(key)
+        if u is None:
+            u = self._uses[key] = self._use(p_name, a, res)
+        self.usage[res.index] |= u.usage
+        return u
+
+    @staticmethod
+    def _use(p_name: str, a, res: ResourceInfo) -> _Use:
+        info: AccessInfo = lookup(a.access, pass_name=p_name, resource=a.resource)
         if res.is_image:
             if info.layout is None:
                 raise FrameGraphError(f"'{info.name}' is a buffer access, '{res.name}' is an image",
-                                      pass_name=p.name, resource=res.name)
+                                      pass_name=p_name, resource=res.name)
             layout = layout_for_format(info.layout, res.decl.desc.format)
-            usage[res.index] |= int(info.image_usage)
+            usage = int(info.image_usage)
         else:
             if info.buffer_usage is None:
                 raise FrameGraphError(f"'{info.name}' is an image access, '{res.name}' is a buffer",
-                                      pass_name=p.name, resource=res.name)
+                                      pass_name=p_name, resource=res.name)
             layout = None
-            usage[res.index] |= int(info.buffer_usage)
+            usage = int(info.buffer_usage)
         if a.discard and not info.writes:
-            raise FrameGraphError(f"discard on '{info.name}', which does not write", pass_name=p.name,
+            raise FrameGraphError(f"discard on '{info.name}', which does not write", pass_name=p_name,
                                   resource=res.name)
-        for u in _units(p.name, a, res):
-            key = (res.index, u)
-            cur = per_unit.get(key)
-            access = effective_access(info, a.discard)
-            if cur is None:
-                per_unit[key] = [info.stages, access, layout, a.discard, info.writes]
-                continue
-            if layout is not None:
-                merged = merge_layouts(cur[2], layout, cur[4], info.writes)
-                if merged is None:
-                    raise FrameGraphError(
-                        f"accesses need layouts {cur[2].name} and {layout.name} on the same subresource "
-                        f"{_describe_unit(res, u)}", pass_name=p.name, resource=res.name)
-                cur[2] = merged
-            cur[0] |= info.stages
-            cur[1] |= access
-            # Another access of the unit in the same pass reads it unless it is a discarding write too.
-            cur[3] = cur[3] and a.discard
-            cur[4] = cur[4] or info.writes
-    groups: dict[tuple, list[int]] = {}
-    for (r, u), (stages, access, layout, discard, _w) in per_unit.items():
-        groups.setdefault((r, stages, access, layout, discard), []).append(u)
-    return tuple(ResolvedAccess(r, tuple(sorted(units)), Stage(stages), Access(access), layout, discard)
-                 for (r, stages, access, layout, discard), units in groups.items())
+        return _Use(info.name, int(info.stages), int(effective_access(info, a.discard)), layout, info.writes, usage)
+
+    def units(self, p_name: str, a, res: ResourceInfo) -> tuple[int, ...]:
+        key = (res.index, a.mips, a.layers, a.range)
+        units = self._units.get(key)
+        if units is None:
+            units = self._units[key] = _units(p_name, a, res)
+        return units
+
+    def merge_pass(self, p) -> tuple[ResolvedAccess, ...]:
+        resources, index = self.resources, self.index
+        accesses = p.accesses
+        if len({a.resource for a in accesses}) == len(accesses):
+            # The common case: each resource once, nothing to merge per unit.
+            out = []
+            for a in accesses:
+                r = index[a.resource]
+                res = resources[r]
+                u = self.use(p.name, a, res)
+                out.append(ResolvedAccess.of(r, self.units(p.name, a, res), u.stages, u.access, u.layout,
+                                             a.discard))
+            return tuple(out)
+        return self._merge_units(p)
+
+    def _merge_units(self, p) -> tuple[ResolvedAccess, ...]:
+        # unit -> [stages, access, layout, discard, writes]
+        per_unit: dict[tuple[int, int], list] = {}
+        for a in p.accesses:
+            res = self.resources[self.index[a.resource]]
+            use = self.use(p.name, a, res)
+            layout = use.layout
+            for u in self.units(p.name, a, res):
+                key = (res.index, u)
+                cur = per_unit.get(key)
+                if cur is None:
+                    per_unit[key] = [use.stages, use.access, layout, a.discard, use.writes]
+                    continue
+                if layout is not None:
+                    merged = merge_layouts(cur[2], layout, cur[4], use.writes)
+                    if merged is None:
+                        raise FrameGraphError(
+                            f"accesses need layouts {cur[2].name} and {layout.name} on the same subresource "
+                            f"{_describe_unit(res, u)}", pass_name=p.name, resource=res.name)
+                    cur[2] = merged
+                cur[0] |= use.stages
+                cur[1] |= use.access
+                # Another access of the unit in the same pass reads it unless it is a discarding write too.
+                cur[3] = cur[3] and a.discard
+                cur[4] = cur[4] or use.writes
+        groups: dict[tuple, list[int]] = {}
+        for (r, u), (stages, access, layout, discard, _w) in per_unit.items():
+            groups.setdefault((r, stages, access, layout, discard), []).append(u)
+        return tuple(ResolvedAccess.of(r, tuple(sorted(units)), stages, access, layout, discard)
+                     for (r, stages, access, layout, discard), units in groups.items())
 
 
 def _describe_unit(res: ResourceInfo, unit: int) -> str:
@@ -216,19 +277,40 @@ def _describe_unit(res: ResourceInfo, unit: int) -> str:
     return f"bytes [{res.buffer_cuts[unit]}, {res.buffer_cuts[unit + 1]})"
 
 
+class _Written:
+    """Which units of a resource some pass has written so far (a set until all are)."""
+    __slots__ = ("units", "complete", "count")
+
+    def __init__(self, res: ResourceInfo) -> None:
+        self.units: set[int] = set()
+        self.count = res.unit_count
+        self.complete = False
+
+    def add(self, units) -> None:
+        if not self.complete:
+            self.units.update(units)
+            if len(self.units) == self.count:
+                self.complete, self.units = True, set()
+
+
 def _check_reads_written(p_name, merged, resources, written) -> None:
     """A pure read of a transient (or an imported resource that starts undefined) must see a write."""
     for a in merged:
+        if a.writes:
+            continue
+        w = written[a.resource]
+        if w.complete:
+            continue
         res = resources[a.resource]
         undefined_start = res.decl.transient or (res.decl.initial == "undefined")
-        if undefined_start and not a.writes:
-            missing = [u for u in a.units if u not in written[a.resource]]
+        if undefined_start:
+            missing = [u for u in a.units if u not in w.units]
             if missing:
                 raise FrameGraphError(f"reads {_describe_unit(res, missing[0])}, which no earlier pass wrote",
                                       pass_name=p_name, resource=res.name)
     for a in merged:
         if a.writes:
-            written[a.resource].update(a.units)
+            written[a.resource].add(a.units)
 
 
 def usage_names(res: ResourceInfo, usage: int) -> list[str]:

@@ -1,0 +1,103 @@
+"""Stage: alias hand-offs. A transient's first use of each unit was left `fresh` by tracking; once
+placement knows which earlier occupants shared its memory, each fresh entry becomes what the
+first use needs: ordered after every last access of those occupants (a barrier on its stream, a
+semaphore need on another), then a transition from UNDEFINED (images). Without occupants it is
+only the transition (buffers: nothing).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..plan import Reason
+from .tracking import BARRIER, CROSS, FRESH, Entry, EntryKey, LastUse, Synced
+from .validate import ResolvedGraph
+
+
+def fold_last_uses(occupants, last_uses: dict) -> tuple[LastUse, ...]:
+    """The earlier occupants' last uses folded per stream (union of stages and write bits, the
+    latest position and its pass): the dependency is the same, and the work per queue, not per
+    access."""
+    per_stream: dict[str, list] = {}
+    for q in occupants:
+        for lu in last_uses.get(q, ()):
+            cur = per_stream.get(lu.stream)
+            if cur is None:
+                per_stream[lu.stream] = [lu.stages, lu.write_access, lu.position, lu.pass_name]
+            else:
+                cur[0] |= lu.stages
+                cur[1] |= lu.write_access
+                if lu.position > cur[2]:
+                    cur[2], cur[3] = lu.position, lu.pass_name
+    return tuple(LastUse(s, *v) for s, v in per_stream.items())
+
+
+def _handoff(key: EntryKey, stream: str, consumer: str, res_name: str, priors: tuple[LastUse, ...]):
+    """The entry key and needs of a first use ordered after `priors`."""
+    image = key.new_layout is not None
+    if not priors:
+        if not image:
+            return None
+        return (EntryKey(BARRIER, key.resource, 0, 0, key.dst_stages, key.dst_access, key.old_layout, key.new_layout),
+                (Reason(None, consumer, res_name, "layout"),), {}, -1)
+    src_stages = src_access = 0
+    last_pos = -1
+    cross: dict[str, int] = {}
+    reasons = []
+    for lu in priors:
+        reasons.append(Reason(lu.pass_name, consumer, res_name, "alias"))
+        if lu.stream == stream:
+            src_stages |= lu.stages
+            src_access |= lu.write_access
+            last_pos = max(last_pos, lu.position)
+        else:
+            cross[lu.stream] = max(cross.get(lu.stream, -1), lu.position)
+    if cross and image:
+        src_stages |= key.dst_stages   # chain the layout transition after the semaphore wait
+    if src_stages or image:
+        new = EntryKey(BARRIER, key.resource, src_stages, src_access, key.dst_stages, key.dst_access,
+                       key.old_layout, key.new_layout)
+    else:
+        new = EntryKey(CROSS, key.resource, 0, 0, key.dst_stages, 0, None, None)
+    return new, tuple(reasons), cross, last_pos
+
+
+def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced:
+    """Rewrite every fresh entry; `occupants` maps a resource to the earlier occupants of its memory."""
+    priors_of: dict[int, tuple[LastUse, ...]] = {}
+    passes = list(synced.passes)
+    for pos in synced.fresh_positions:
+        pn = passes[pos]
+        consumer = rg.passes[pn.pass_index].name
+        rebuilt: dict = {}
+        for key, e in pn.entries.items():
+            if key.kind != FRESH:
+                _merge(rebuilt, key, e)
+                continue
+            r = key.resource
+            priors = priors_of.get(r)
+            if priors is None:
+                priors = priors_of[r] = fold_last_uses(occupants.get(r, ()), synced.last_uses)
+            made = _handoff(key, pn.stream, consumer, rg.resources[r].name, priors)
+            if made is None:
+                continue
+            new_key, reasons, cross, last_pos = made
+            entry = rebuilt.get(new_key)
+            if entry is None:
+                entry = rebuilt[new_key] = Entry()
+            for u in e.units:
+                entry.add(u, reasons, cross, False, last_pos)
+        passes[pos] = replace(pn, entries=rebuilt)
+    return replace(synced, passes=tuple(passes), fresh_positions=())
+
+
+def _merge(into: dict, key: EntryKey, e: Entry) -> None:
+    cur = into.get(key)
+    if cur is None:
+        into[key] = cur = Entry()   # a copy: the tracked entries are read again by other passes of this stage
+    cur.units.extend(e.units)
+    cur.reasons.extend(e.reasons)
+    for s, p in e.cross.items():
+        if cur.cross.get(s, -1) < p:
+            cur.cross[s] = p
+    cur.ownership = cur.ownership or e.ownership
+    cur.last_pos = max(cur.last_pos, e.last_pos)
