@@ -139,7 +139,7 @@ def compile_glsl(path: Path, *, include_dirs: Iterable[Path] = (), pass_name: st
     cached = cache / f"{digest}.spv"
     if cached.is_file():
         return _check_spirv(cached.read_bytes(), cached), files, digest
-    exe = glslc or os.environ.get("GLSLC") or shutil.which("glslc")
+    exe = shutil.which(glslc or os.environ.get("GLSLC") or "glslc")
     if not exe:
         raise ShaderError(f"{path}: compiling GLSL needs glslc (Debian: apt-get install glslc), or put "
                           f"{path.name}.spv next to it", pass_name=pass_name, file=str(path))
