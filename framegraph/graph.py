@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from .access import AccessInfo, lookup
 from .errors import FrameGraphError, _show, expect_bool, expect_int, expect_name
-from .vk import Format
+from .vk import Format, Stage
 
 QUEUES = ("graphics", "compute", "transfer")
 
@@ -29,6 +29,14 @@ MAX_LAYERS = 2048                   # maxImageArrayLayers
 SAMPLE_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 MAX_BUFFER_SIZE = 1 << 40           # 1 TiB: above any device's heap, far below int overflow anywhere
 SHARING_MODES = ("exclusive", "concurrent")
+
+# What a pass on each logical queue may do: a compute queue has no graphics pipeline, a transfer
+# queue only copies (Vulkan's "supported pipeline stage flags" per queue capability). Declared here,
+# not per device, so a graph valid on lavapipe (one queue does everything) is valid everywhere.
+_ANYWHERE = Stage.NONE | Stage.TOP_OF_PIPE | Stage.BOTTOM_OF_PIPE | Stage.ALL_COMMANDS | Stage.HOST
+_TRANSFER_STAGES = _ANYWHERE | Stage.ALL_TRANSFER | Stage.COPY | Stage.CLEAR
+QUEUE_STAGES = {"graphics": ~Stage.NONE, "compute": _TRANSFER_STAGES | Stage.COMPUTE_SHADER | Stage.DRAW_INDIRECT,
+                "transfer": _TRANSFER_STAGES}
 
 
 def _format(value) -> Format:
@@ -251,14 +259,20 @@ def _is_index(value) -> bool:
 
 
 def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=None, discard=False,
-                 pass_name: str | None = None) -> tuple[AccessInfo, tuple | None, tuple | None, tuple | None, bool]:
-    """One access of `decl` by a pass, checked against the resource before anything records it:
-    (table row, mips, layers, range, discard) with ranges normalised. The builder and the graph
-    file both declare accesses through here."""
+                 pass_name: str | None = None, queue: str = "graphics"
+                 ) -> tuple[AccessInfo, tuple | None, tuple | None, tuple | None, bool]:
+    """One access of `decl` by a pass on `queue`, checked against the resource and the queue before
+    anything records it: (table row, mips, layers, range, discard) with ranges normalised. The
+    builder and the graph file both declare accesses through here."""
     where = {"pass_name": pass_name, "resource": decl.name}
     info = _lookup(access, "access", **where)
     discard = expect_bool(discard, "discard", **where)
     _check_kind(info, decl, "access", pass_name)
+    beyond = Stage(info.stages & ~QUEUE_STAGES[queue])
+    if beyond:
+        stages = "|".join(n.removeprefix("VK_PIPELINE_STAGE_2_").removesuffix("_BIT") for n in beyond.names())
+        raise FrameGraphError(f"'{info.name}' runs in {stages}, which a {queue} queue cannot execute", field="access",
+                              **where)
     desc = decl.desc
     if isinstance(desc, ImageDesc):
         if range is not None:
@@ -326,7 +340,7 @@ class PassBuilder:
         entry = self._check(handle)
         info, mips, layers, range, discard = check_access(self._graph._resources[handle.name], access, mips=mips,
                                                           layers=layers, range=range, discard=discard,
-                                                          pass_name=self.name)
+                                                          pass_name=self.name, queue=self.queue)
         if info.writes != writes:
             raise FrameGraphError(f"'{info.name}' writes: declare it with writes()" if info.writes else
                                   f"'{info.name}' only reads: declare it with reads()", pass_name=self.name,

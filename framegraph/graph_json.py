@@ -72,13 +72,14 @@ def parse_json(text: str | bytes, what: str, origin: str = ""):
     """Strict JSON: UTF-8, no NaN/Infinity, no key given twice (which one would win is a guess).
     `what` ("graph", "plan") and `origin` (a file name) are for messages."""
     where = f" in {origin!r}" if origin else ""
+    source = f"{what} file {origin!r}" if origin else what
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise FrameGraphError(f"{what}{where} is not UTF-8 text (byte {e.start}: {e.reason})") from None
+            raise FrameGraphError(f"{source} is not UTF-8 text (byte {e.start}: {e.reason})") from None
     if len(text) > MAX_FILE_BYTES:
-        raise FrameGraphError(f"{what}{where} is larger than {MAX_FILE_BYTES >> 20} MiB")
+        raise FrameGraphError(f"{source} is larger than {MAX_FILE_BYTES >> 20} MiB")
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
     except RecursionError:
@@ -241,7 +242,8 @@ def _pass(d, index: int, resources: dict[str, ResourceDecl]) -> PassDecl:
                 raise FrameGraphError(f"must be [base, count] integers, got {_show(value)}", field=key, **where)
             spans[key] = value
         info, mips, layers, range_, discard = check_access(decl, _required(a, "access", **where),
-                                                           discard=a.get("discard", False), pass_name=name, **spans)
+                                                           discard=a.get("discard", False), pass_name=name, queue=queue,
+                                                           **spans)
         accesses.append(AccessDecl(resource=res, access=info.name, mips=mips, layers=layers, range=range_,
                                    discard=discard))
     return PassDecl(name=name, queue=queue, accesses=tuple(accesses))
