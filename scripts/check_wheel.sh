@@ -19,8 +19,13 @@ export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64
 # checkout would leave build/ and egg-info behind in a tree others are editing.
 echo "[wheel] source -> $WORK/src"
 mkdir -p "$WORK/src"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-   [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | tar -xf - -C "$WORK/src"
+if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+     [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | tar -xf - -C "$WORK/src"
+else      # an exported tree (no .git): everything but what a run leaves behind
+  tar -C "$ROOT" --exclude=./.venv --exclude=./out --exclude='*.egg-info' --exclude=./build \
+      --exclude='__pycache__' --exclude=./.pytest_cache --exclude=./.hypothesis -cf - . | tar -xf - -C "$WORK/src"
+fi
 
 echo "[wheel] build"
 "$PYTHON" -m venv "$WORK/build-venv"
