@@ -94,14 +94,17 @@ def run_cli(args) -> int:
 
 def measure_frames(renderer, build, *, frames: int, warmup: int, each_frame=None) -> dict:
     """Render warmup + frames frames, one at a time: render (declare, compile-cache lookup, record,
-    submit: the CPU time), then a host wait on the frame's timeline values (wall time from submit to
-    completion), then the GPU span of its command buffers from timestamps (first start to last end,
-    over every queue; barriers and waits included). Returns lists of milliseconds."""
-    gpu, cpu, wall = [], [], []
+    submit: the CPU time, as wall time and as process CPU time -- all threads, a CPU driver's too), then
+    a host wait on the frame's timeline values (wall time from submit to completion), then the GPU span
+    of its command buffers from timestamps (first start to last end, over every queue; barriers and
+    waits included). Returns lists of milliseconds."""
+    gpu, cpu, wall, process = [], [], [], []
     for i in range(warmup + frames):
+        p0 = time.process_time()
         t0 = time.perf_counter()
         renderer.render(build)
         t1 = time.perf_counter()
+        p1 = time.process_time()
         renderer.wait()
         t2 = time.perf_counter()
         if each_frame is not None:
@@ -109,10 +112,11 @@ def measure_frames(renderer, build, *, frames: int, warmup: int, each_frame=None
         if i < warmup:
             continue
         cpu.append((t1 - t0) * 1e3)
+        process.append((p1 - p0) * 1e3)
         wall.append((t2 - t1) * 1e3)
         if renderer.last_gpu_frame_ms is not None:
             gpu.append(renderer.last_gpu_frame_ms)
-    return {"gpu_ms": gpu, "cpu_ms": cpu, "wall_ms": wall}
+    return {"gpu_ms": gpu, "cpu_ms": cpu, "wall_ms": wall, "process_cpu_ms": process}
 
 
 def percentile(values, q: float) -> float:

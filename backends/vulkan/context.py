@@ -143,9 +143,11 @@ class VulkanContext:
 
     # -- object lifetimes ----------------------------------------------------------------
 
-    def track(self, kind: str, handle: Any, destroy: Callable[[], None], *, name: str | None = None) -> Any:
-        """Register an object created outside create(); `destroy` is called exactly once."""
-        self.registry.add(kind, handle, destroy, name)
+    def track(self, kind: str, handle: Any, destroy: Callable[[], None], *, name: str | None = None,
+              parent: tuple | None = None) -> Any:
+        """Register an object created outside create(); `destroy` is called exactly once (or never,
+        when `parent` -- (kind, handle) -- is destroyed first and takes it along)."""
+        self.registry.add(kind, handle, destroy, name, parent=parent)
         if name:
             self.set_name(handle, kind, name)
         return handle
@@ -175,8 +177,19 @@ class VulkanContext:
         for i, handle in enumerate(handles):
             label = name if count == 1 or not name else f"{name}[{i}]"
             self.track("VkCommandBuffer", handle,
-                       lambda h=handle: vk.vkFreeCommandBuffers(device, pool, 1, [h]), name=label)
+                       lambda h=handle: vk.vkFreeCommandBuffers(device, pool, 1, [h]), name=label,
+                       parent=("VkCommandPool", pool))
         return handles
+
+    def device_function(self, name: str, pfn_type: str):
+        """A device-level extension command as a raw cffi function pointer (None when the device
+        lacks it): the binding's own wrapper costs several µs of argument conversion per call."""
+        functions = self.__dict__.setdefault("_device_functions", {})
+        fn = functions.get(name, False)
+        if fn is False:
+            raw = vk.lib.vkGetDeviceProcAddr(self.device, name.encode())
+            fn = functions[name] = None if raw == vk.ffi.NULL else vk.ffi.cast(pfn_type, raw)
+        return fn
 
     def release(self, handle: Any, kind: str | None = None) -> None:
         """Destroy one object before the context ends; the caller vouches the GPU is done with it."""

@@ -27,6 +27,7 @@ class Entry:
     destroy: Callable[[], None]
     name: str | None
     serial: int
+    parent: tuple | None = None    # destroyed with its parent (a command buffer with its pool)
 
 
 class ObjectRegistry:
@@ -34,13 +35,20 @@ class ObjectRegistry:
         # Insertion-ordered; keyed by (kind, handle value) because non-dispatchable
         # handles of different types may share a value on some drivers.
         self._entries: dict[tuple[str, int], Entry] = {}
+        self._children: dict[tuple[str, int], list] = {}
         self._serial = 0
 
-    def add(self, kind: str, handle: Any, destroy: Callable[[], None], name: str | None = None) -> Any:
+    def add(self, kind: str, handle: Any, destroy: Callable[[], None], name: str | None = None,
+            parent: tuple[str, Any] | None = None) -> Any:
+        """`parent` (kind, handle): an object whose destruction frees this one too (vkDestroyCommandPool
+        frees its command buffers), so releasing the parent first must not free it again."""
         key = (kind, handle_value(handle))
         if key in self._entries:
             raise ValueError(f"{kind} {key[1]:#x} is already registered")
-        self._entries[key] = Entry(kind, handle, destroy, name, self._serial)
+        parent_key = None if parent is None else (parent[0], handle_value(parent[1]))
+        self._entries[key] = Entry(kind, handle, destroy, name, self._serial, parent_key)
+        if parent_key is not None:
+            self._children.setdefault(parent_key, []).append(key)
         self._serial += 1
         return handle
 
@@ -58,8 +66,19 @@ class ObjectRegistry:
 
     def release(self, handle: Any, kind: str | None = None) -> None:
         """Destroy one object now (the caller vouches the device no longer uses it)."""
-        entry = self._entries.pop(self._key(handle, kind))
+        key = self._key(handle, kind)
+        entry = self._entries.pop(key)
         entry.destroy()
+        self._forget(key, entry)
+        for child in self._children.pop(key, ()):
+            self._entries.pop(child, None)
+
+    def _forget(self, key, entry: Entry) -> None:
+        # A handle value may come back as a new object: no stale parent/child links may name it.
+        if entry.parent is not None:
+            siblings = self._children.get(entry.parent)
+            if siblings is not None and key in siblings:
+                siblings.remove(key)
 
     def mark(self) -> int:
         """A point in creation order; release_since(mark) undoes everything created after."""
@@ -71,10 +90,14 @@ class ObjectRegistry:
             key = next(reversed(self._entries))
             if self._entries[key].serial < mark:
                 break
-            self._entries.pop(key).destroy()
+            entry = self._entries.pop(key)
+            self._forget(key, entry)
+            self._children.pop(key, None)      # children are newer: already gone
+            entry.destroy()
 
     def release_all(self) -> None:
         first_error: BaseException | None = None
+        self._children.clear()
         while self._entries:
             _, entry = self._entries.popitem()
             try:
