@@ -59,6 +59,7 @@ class Pipelines:
         self.watch = False
         self.frame_clock = None
         self.reloads = 0
+        self.on_reload = None
         self.last_reload_error: Exception | None = None
         self._polled_frame = None
         self._mtimes: dict = {}
@@ -112,6 +113,8 @@ class Pipelines:
         self._retired.append((frame if frame is not None else 1 << 62, old))
         self.reloads += 1
         self._mtimes = self.library.mtimes()
+        if self.on_reload is not None:
+            self.on_reload()        # e.g. replayed command buffers hold the old pipelines: record again
         return sorted(stale)
 
     def collect(self, completed_frame: int) -> None:
@@ -316,6 +319,7 @@ class Pipelines:
 def reload_shaders(renderer) -> list[str]:
     """Renderer.reload_shaders: wait for the frames in flight, then rebuild what changed."""
     renderer.wait()
+    renderer.pipelines.on_reload = getattr(renderer, "invalidate_recordings", None)
     names = renderer.pipelines.reload(frame=renderer.frame - 1)
     renderer.pipelines.collect(renderer.frame - 1)
     return names
@@ -323,9 +327,12 @@ def reload_shaders(renderer) -> list[str]:
 
 def watch_shaders(renderer, enabled: bool = True) -> None:
     """Renderer.watch_shaders: poll shader files once per frame and rebuild on change (for
-    development: a compile error warns and keeps the old pipelines)."""
+    development: a compile error warns and keeps the old pipelines). The poll runs at a frame's
+    first pipeline lookup, so frames whose passes all replay recorded commands (Renderer(replay=))
+    look nothing up: call reload_shaders() there."""
     pipelines = renderer.pipelines
     pipelines.watch = enabled
+    pipelines.on_reload = getattr(renderer, "invalidate_recordings", None)
     # The frame being recorded, and the latest frame every slot has waited for.
     pipelines.frame_clock = lambda: (renderer.frame, renderer.frame - renderer.frames_in_flight - 1)
     pipelines._mtimes = pipelines.library.mtimes()
