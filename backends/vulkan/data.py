@@ -322,7 +322,8 @@ def upload(fg, name_or_handle, data, *, queue: str = "graphics", pass_name: str 
 class Readback:
     """The contents of a resource at a point of one frame, available once that frame has finished:
     `result()` waits for exactly that frame. It raises (never returns zeros) when the frame was not
-    submitted, e.g. because render() raised."""
+    submitted, e.g. because render() raised. Its host buffer is freed by result() (or with the
+    renderer): take the result of every readback you ask for."""
 
     def __init__(self, renderer, frame_index: int, buffer: PhysicalBuffer, *, shape=None, dtype=None,
                  image=None) -> None:
@@ -415,7 +416,10 @@ def readback(renderer, fg, handle: Handle, *, queue: str = "graphics", mip: int 
         else:
             p.reads(handle, "transfer_read")
         p.writes(out, "transfer_write", discard=True)
-        p.execute(execute)
+        # Recorded every frame, never replayed: the callback is what marks the future as recorded.
+        from . import recorder
+        marker = getattr(recorder, "dynamic", None)
+        p.execute(marker(execute) if marker is not None else execute)
     return future
 
 
