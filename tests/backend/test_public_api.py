@@ -138,3 +138,17 @@ def test_verify_plan_takes_a_plan():
     fg.output(a)
     plan = fgr.compile(fg.graph(), strategy="batched", device="lavapipe")
     assert verify_plan(plan) == [] and verify_plan(plan.to_json()) == []
+
+
+def test_readback_under_replay(vk_context):
+    with Renderer(vk_context, replay="all") as renderer:
+        if getattr(renderer, "replay_off_reason", None):
+            pytest.skip(renderer.replay_off_reason)
+        src = renderer.create_buffer("src", data=np.arange(64, dtype=np.uint32))
+        results = []
+        build = _copy_frame(renderer, src, results)
+        for i in range(4):
+            renderer.render(build)
+            if i % 2:
+                results[-1].result()
+        assert all(np.array_equal(r.result(), np.arange(64)) for r in results)
