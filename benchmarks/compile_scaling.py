@@ -11,6 +11,12 @@ Goals reported against:
   * compile of the 1,000-pass graph <= 10x the touch limit;
   * 10,000-pass time / 1,000-pass time <= 11 (near-linear scaling).
 
+`--matrix` compiles three graph shapes (the synthetic frame below, a queue ping-pong where every
+pass reads and writes one buffer on alternating queues, and a random three-queue mix) on every
+device profile (lavapipe, discrete, a custom two-queues-one-family layout) at every size, and
+reports compile ms, the ratio to the touch limit and the peak heap (goals: <= 25x on lavapipe and
+<= 35x on the multi-queue profiles at 1,000 passes; 10,000/1,000 ratios <= 11 in time and memory).
+
     .venv/bin/python benchmarks/compile_scaling.py
     .venv/bin/python benchmarks/compile_scaling.py --sizes 100 1000 --repeat 5 --no-profile
 
@@ -145,6 +151,113 @@ def build_graph(n_passes: int, seed: int = 0, extent=(64, 64)) -> FrameGraph:
     fg.output(swap)
     assert count == n_passes, (count, n_passes)
     return fg
+
+
+# ---------------------------------------------------------------------------------------------
+# multi-queue stress graphs (issue: the compiler core on every queue layout)
+# ---------------------------------------------------------------------------------------------
+# Graphics and compute on two queues of family 0, transfer on family 1: a layout users give
+# as a custom profile (queues of one family need no ownership transfer between them).
+TWO_QUEUES_ONE_FAMILY = {"name": "two_queues_one_family",
+                         "queues": {"graphics": {"family": 0, "index": 0}, "compute": {"family": 0, "index": 1},
+                                    "transfer": {"family": 1, "index": 0}}}
+DEVICES = {"lavapipe": "lavapipe", "discrete": "discrete", "two_queues_one_family": TWO_QUEUES_ONE_FAMILY}
+
+
+def pingpong_graph(n_passes: int, queues=("graphics", "compute")) -> FrameGraph:
+    """Queue ping-pong: every pass reads and writes one buffer, alternating queues, so every pass
+    waits for the previous one on another queue (the shape that made the old bookkeeping grow like
+    Fibonacci numbers)."""
+    fg = FrameGraph(f"pingpong_{n_passes}")
+    b = fg.create_buffer("b", size=4096)
+    out = fg.import_buffer("out", size=4096, final="transfer_read")
+    with fg.add_pass("init", queue="graphics") as p:
+        b = p.writes(b, "transfer_write", discard=True)
+    for i in range(max(1, n_passes - 2)):
+        with fg.add_pass(f"p{i}", queue=queues[i % len(queues)]) as p:
+            p.reads(b, "compute_shader_read_storage")
+            b = p.writes(b, "compute_shader_write_storage")
+    with fg.add_pass("copy", queue="transfer") as p:
+        p.reads(b, "transfer_read")
+        out = p.writes(out, "transfer_write")
+    fg.output(out)
+    return fg
+
+
+_MIX_READS = {"graphics": ("fragment_shader_read_sampled", "vertex_shader_read_storage", "fragment_shader_read_storage"),
+              "compute": ("compute_shader_read_sampled", "compute_shader_read_storage"),
+              "transfer": ("transfer_read",)}
+_MIX_WRITES = {"graphics": ("color_attachment_write", "fragment_shader_write_storage"),
+               "compute": ("compute_shader_write_storage",), "transfer": ("transfer_write",)}
+_MIX_BUFFER_WRITES = {"graphics": ("fragment_shader_write_storage",), "compute": ("compute_shader_write_storage",),
+                      "transfer": ("transfer_write",)}
+
+
+def queue_mix_graph(n_passes: int, seed: int = 0) -> FrameGraph:
+    """A random frame over all three queues (deterministic from `seed`): images with mips and layers
+    and buffers with byte ranges, transient and imported (some with read initial states), each pass
+    touching 1-3 of them; about a third of the resources per pass count."""
+    rng = random.Random(seed * 7919 + n_passes)
+    fg = FrameGraph(f"queue_mix_{n_passes}_{seed}")
+    res = []   # [kind, handle, mips or size, layers, written]
+    for i in range(max(4, n_passes // 3)):
+        if rng.random() < 0.55:
+            mips, layers = rng.choice((1, 1, 2, 3)), rng.choice((1, 1, 2))
+            fmt = rng.choice(("R16G16B16A16_SFLOAT", "R8G8B8A8_UNORM"))
+            if rng.random() < 0.2:
+                initial = rng.choice(("undefined", "fragment_shader_read_sampled"))
+                h = fg.import_image(f"i{i}", format=fmt, extent=(64, 64), mips=mips, layers=layers, initial=initial,
+                                    final=rng.choice(("fragment_shader_read_sampled", "transfer_read")))
+                written = initial != "undefined"
+            else:
+                h = fg.create_image(f"i{i}", format=fmt, extent=(64 << rng.randrange(2), 64), mips=mips, layers=layers)
+                written = False
+            res.append(["image", h, mips, layers, written])
+        else:
+            size = rng.choice((256, 1024, 4096, 65536))
+            if rng.random() < 0.2:
+                initial = rng.choice(("undefined", "compute_shader_read_storage", "vertex_buffer"))
+                h = fg.import_buffer(f"b{i}", size=size, initial=initial,
+                                     final=rng.choice(("compute_shader_read_storage", "transfer_read")))
+                written = initial != "undefined"
+            else:
+                h = fg.create_buffer(f"b{i}", size=size)
+                written = False
+            res.append(["buffer", h, size, 0, written])
+    out = fg.import_image("out", format="R8G8B8A8_UNORM", extent=(64, 64), final="transfer_read")
+    for pi in range(n_passes):
+        q = rng.choice(("graphics", "compute", "transfer")) if rng.random() < 0.6 else "graphics"
+        with fg.add_pass(f"p{pi}", queue=q) as p:
+            for k in dict.fromkeys(rng.randrange(len(res)) for _ in range(rng.randint(1, 3))):
+                r = res[k]
+                sub = {}
+                if r[0] == "image":
+                    if r[2] > 1 and rng.random() < 0.5:
+                        sub["mips"] = (rng.randrange(r[2]), 1)
+                    if r[3] > 1 and rng.random() < 0.5:
+                        sub["layers"] = (rng.randrange(r[3]), 1)
+                    write, read = rng.choice(_MIX_WRITES[q]), rng.choice(_MIX_READS[q])
+                else:
+                    if rng.random() < 0.4:
+                        half = r[2] // 2
+                        sub["range"] = (rng.choice((0, half)), half)
+                    write = rng.choice(_MIX_BUFFER_WRITES[q])
+                    read = rng.choice([a for a in _MIX_READS[q] if "sampled" not in a])
+                if not r[4]:
+                    r[1] = p.writes(r[1], write, discard=True)
+                    r[4] = True
+                elif rng.random() < 0.45:
+                    r[1] = p.writes(r[1], write, **sub)
+                else:
+                    p.reads(r[1], read, **sub)
+            if rng.random() < 0.15 or pi == n_passes - 1:
+                out = p.writes(out, {"graphics": "color_attachment_write", "compute": "compute_shader_write_storage",
+                                     "transfer": "transfer_write"}[q])
+    fg.output(out)
+    return fg
+
+
+GRAPHS = {"synthetic": build_graph, "pingpong": pingpong_graph, "mix": queue_mix_graph}
 
 
 def _view_module(fg, add, rng, k, W, H, shared, scene, ring_slots, mesh_slots, rb_slots):
@@ -617,6 +730,95 @@ def _trim_stats(text: str) -> str:
     return "\n".join(keep).rstrip() + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# the matrix: every graph shape on every queue layout
+# ---------------------------------------------------------------------------------------------
+GOAL_RATIO_1K_BY_DEVICE = {"lavapipe": 25.0, "discrete": 35.0, "two_queues_one_family": 35.0}
+
+
+def peak_mib(fn) -> float:
+    """Peak Python heap (tracemalloc) during one call, in MiB."""
+    import tracemalloc
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
+
+
+def run_matrix(args) -> dict:
+    """Batched compile of each graph shape on each device profile at each size: best-of wall time,
+    the touch limit measured around it, the ratio, and the compile's peak heap."""
+    rows = []
+    for kind in args.graphs:
+        for dev_name in args.devices:
+            device = DEVICES[dev_name]
+            for n in args.sizes:
+                gc.collect()
+                g = GRAPHS[kind](n).graph()
+                framegraph.compile(g, strategy="batched", device=device)   # warm-up
+                t, c, runs = best_of(lambda: framegraph.compile(g, strategy="batched", device=device),
+                                     args.repeat, args.budget, 3 if n <= 1000 else 2)
+                touch, touch_cpu, _ = best_of(lambda: touch_limit(g), max(args.repeat, 5), args.budget, 3)
+                peak = peak_mib(lambda: framegraph.compile(g, strategy="batched", device=device))
+                stats = framegraph.compile(g, strategy="batched", device=device).stats
+                row = {"graph": kind, "device": dev_name, "passes": n, "accesses": graph_stats(g)["accesses"],
+                       "compile_ms": round(t * 1e3, 2), "compile_cpu_ms": round(c * 1e3, 2),
+                       "touch_ms": round(touch * 1e3, 3), "over_touch": round(t / touch, 1),
+                       "peak_mib": round(peak, 2), "runs": runs, "semaphore_waits": stats["semaphore_waits"],
+                       "submits": stats["submits"], "barrier_calls": stats["barrier_calls"]}
+                rows.append(row)
+                print(f"  {kind:<9} {dev_name:<22} n={n:>6}: {row['compile_ms']:9.1f} ms ({row['over_touch']:.0f}x touch "
+                      f"{row['touch_ms']:.2f} ms), peak {row['peak_mib']:.1f} MiB, {row['semaphore_waits']} waits",
+                      flush=True)
+                del g
+    scaling = {}
+    for r in rows:
+        small = next((q for q in rows if q["graph"] == r["graph"] and q["device"] == r["device"]
+                      and q["passes"] * 10 == r["passes"]), None)
+        if small:
+            scaling[f"{r['graph']}/{r['device']}/{r['passes']}:{small['passes']}"] = {
+                "time": round(r["compile_ms"] / small["compile_ms"], 2),
+                "memory": round(r["peak_mib"] / max(small["peak_mib"], 1e-9), 2)}
+    goals = {}
+    for r in rows:
+        if r["passes"] == 1000:
+            limit = GOAL_RATIO_1K_BY_DEVICE[r["device"]]
+            goals[f"{r['graph']}/{r['device']}: compile(1,000) <= {limit:g}x touch"] = {
+                "value": r["over_touch"], "met": r["over_touch"] <= limit}
+    for k, v in scaling.items():
+        if k.endswith("10000:1000"):
+            goals[f"{k}: time ratio <= 11"] = {"value": v["time"], "met": v["time"] <= 11}
+            goals[f"{k}: memory ratio <= 11"] = {"value": v["memory"], "met": v["memory"] <= 11}
+    meta = {"python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count(),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "git_commit": git_commit(),
+            "loadavg_at_end": _loadavg(), "strategy": "batched", "repeat": args.repeat}
+    return {"meta": meta, "rows": rows, "scaling": scaling, "goals": goals}
+
+
+def matrix_table(results) -> str:
+    lines = ["Batched compile, wall time best of N; touch limit measured in the same run; peak = tracemalloc "
+             "peak of one compile.", "",
+             "| graph | device | passes | accesses | compile ms | touch ms | / touch | peak MiB | waits |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        lines.append(f"| {r['graph']} | {r['device']} | {r['passes']} | {r['accesses']} | {r['compile_ms']:.1f} | "
+                     f"{r['touch_ms']:.2f} | {r['over_touch']:.0f}x | {r['peak_mib']:.1f} | {r['semaphore_waits']} |")
+    if results["scaling"]:
+        lines += ["", "| graph/device/sizes | time ratio | memory ratio |", "|---|---|---|"]
+        for k, v in results["scaling"].items():
+            lines.append(f"| {k} | {v['time']:.2f} | {v['memory']:.2f} |")
+    lines += ["", "Goals:"]
+    for k, v in results["goals"].items():
+        lines.append(f"- {k}: {v['value']:g} {'MET' if v['met'] else 'MISSED'}")
+    la = results["meta"].get("loadavg_at_end")
+    if la:
+        lines += ["", f"Load average (1 min) at the end {la[0]:.2f} on {results['meta']['cpus']} CPUs."]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -633,10 +835,29 @@ def main(argv=None) -> int:
     ap.add_argument("--profile-out", default="benchmarks/results/compile_profile.txt")
     ap.add_argument("--profile-sizes", type=int, nargs="*", default=[1000, 10000])
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--matrix", action="store_true", help="batched compile of every --graphs shape on every "
+                    "--devices profile (writes compile_matrix.json/.md next to --out)")
+    ap.add_argument("--graphs", nargs="+", default=list(GRAPHS), choices=list(GRAPHS))
+    ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=list(DEVICES))
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
     args.sizes = sorted(set(args.sizes))
+
+    if args.matrix:
+        results = run_matrix(args)
+        text = matrix_table(results)
+        print()
+        print(text)
+        out = Path(args.out).with_name("compile_matrix.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        m = results["meta"]
+        out.with_suffix(".md").write_text(
+            f"# Compile matrix ({m['date']})\n\nPython {m['python']} on {m['machine']} ({m['cpus']} CPUs), commit "
+            f"`{m['git_commit']}`. Generated by `benchmarks/compile_scaling.py --matrix`.\n\n" + text + "\n")
+        print(f"\nwrote {out} and {out.with_suffix('.md')}")
+        return 0
 
     results = run(args)
     text = table(results)

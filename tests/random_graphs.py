@@ -32,11 +32,12 @@ IMPORT_STATES_BUFFER = ["undefined", "transfer_write", "compute_shader_read_stor
 
 
 @st.composite
-def frame_graphs(draw, max_passes: int = 10, queues=("graphics", "compute", "transfer")) -> FrameGraph:
+def frame_graphs(draw, max_passes: int = 10, queues=("graphics", "compute", "transfer"), *, min_passes: int = 1,
+                 max_images: int = 4, max_buffers: int = 3) -> FrameGraph:
     fg = FrameGraph("fuzz")
     resources = []   # (handle-name, kind, meta)
     handles = {}
-    n_images = draw(st.integers(1, 4))
+    n_images = draw(st.integers(1, max_images))
     for i in range(n_images):
         depth = draw(st.booleans()) and i % 2 == 1
         mips = draw(st.integers(1, 3))
@@ -56,7 +57,7 @@ def frame_graphs(draw, max_passes: int = 10, queues=("graphics", "compute", "tra
     if draw(st.booleans()):
         handles["swap"] = fg.import_image("swap", format="B8G8R8A8_SRGB", extent=(16, 16), swapchain=True)
         resources.append(("swap", "color", (1, 1), False))
-    for i in range(draw(st.integers(0, 3))):
+    for i in range(draw(st.integers(0, max_buffers))):
         name = f"buf{i}"
         imported = draw(st.booleans())
         if imported:
@@ -73,7 +74,7 @@ def frame_graphs(draw, max_passes: int = 10, queues=("graphics", "compute", "tra
     for name, kind, geom, defined in resources:
         if defined:
             written[name] = _all_units(kind, geom)
-    n_passes = draw(st.integers(1, max_passes))
+    n_passes = draw(st.integers(min_passes, max_passes))
     for p in range(n_passes):
         queue = draw(st.sampled_from(queues))
         builder = fg.add_pass(f"p{p}", queue=queue)

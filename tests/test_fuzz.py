@@ -64,9 +64,54 @@ def test_fuzz_reordered(fg):
     check_all(fg, "discrete", reorder=True)
 
 
+# Where real frames go: many passes on all three queues, on every queue layout, every option.
+TWO_QUEUES_ONE_FAMILY = {"name": "two_queues_one_family",
+                         "queues": {"graphics": {"family": 0, "index": 0}, "compute": {"family": 0, "index": 1},
+                                    "transfer": {"family": 1, "index": 0}}}
+BIG = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+big_graphs = frame_graphs(max_passes=120, min_passes=40, max_images=6, max_buffers=4)
+
+
+@BIG
+@given(big_graphs)
+def test_fuzz_big_multi_queue_discrete(fg):
+    check_all(fg, "discrete")
+
+
+@BIG
+@given(big_graphs)
+def test_fuzz_big_two_queues_one_family(fg):
+    check_all(fg, TWO_QUEUES_ONE_FAMILY)
+    check_all(fg, TWO_QUEUES_ONE_FAMILY, concurrent=True)
+
+
+@BIG
+@given(big_graphs)
+def test_fuzz_big_options(fg):
+    check_all(fg, "discrete", concurrent=True, reorder=True)
+    check_all(fg, "discrete", across=True)
+    check_all(fg, "lavapipe", reorder=True)
+
+
+@FAST
+@given(frame_graphs())
+def test_fuzz_two_queues_one_family(fg):
+    check_all(fg, TWO_QUEUES_ONE_FAMILY)
+    check_all(fg, TWO_QUEUES_ONE_FAMILY, concurrent=True, reorder=True)
+
+
 @pytest.mark.slow_fuzz
 @SLOW
 @given(frame_graphs(max_passes=24))
 def test_fuzz_large(fg):
     check_all(fg, "lavapipe")
     check_all(fg, "discrete")
+    check_all(fg, TWO_QUEUES_ONE_FAMILY)
+
+
+@pytest.mark.slow_fuzz
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(frame_graphs(max_passes=400, min_passes=200, max_images=8, max_buffers=6))
+def test_fuzz_hundreds_of_passes(fg):
+    check_all(fg, "discrete")
+    check_all(fg, TWO_QUEUES_ONE_FAMILY, concurrent=True)

@@ -31,14 +31,19 @@ def fold_last_uses(occupants, last_uses: dict) -> tuple[LastUse, ...]:
     return tuple(LastUse(s, *v) for s, v in per_stream.items())
 
 
+def plain_first_use(key: EntryKey) -> EntryKey | None:
+    """A first use with no earlier occupant: an image's transition from UNDEFINED (buffers: nothing)."""
+    if key.new_layout is None:
+        return None
+    return EntryKey(BARRIER, key.resource, 0, 0, key.dst_stages, key.dst_access, key.old_layout, key.new_layout)
+
+
 def _handoff(key: EntryKey, stream: str, consumer: str, res_name: str, priors: tuple[LastUse, ...]):
     """The entry key and needs of a first use ordered after `priors`."""
     image = key.new_layout is not None
     if not priors:
-        if not image:
-            return None
-        return (EntryKey(BARRIER, key.resource, 0, 0, key.dst_stages, key.dst_access, key.old_layout, key.new_layout),
-                (Reason(None, consumer, res_name, "layout"),), {}, -1)
+        new = plain_first_use(key)
+        return None if new is None else (new, (Reason(None, consumer, res_name, "layout"),), {}, -1)
     src_stages = src_access = 0
     last_pos = -1
     cross: dict[str, int] = {}
@@ -62,21 +67,25 @@ def _handoff(key: EntryKey, stream: str, consumer: str, res_name: str, priors: t
 
 
 def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced:
-    """Rewrite every fresh entry; `occupants` maps a resource to the earlier occupants of its memory."""
+    """Rewrite every fresh entry; `occupants` maps a resource to the earlier occupants of its memory.
+    A resource without occupants keeps its fresh entries: collection reads them as the plain
+    first use (`plain_first_use`), which saves rebuilding most passes."""
     priors_of: dict[int, tuple[LastUse, ...]] = {}
     passes = list(synced.passes)
     for pos in synced.fresh_positions:
         pn = passes[pos]
+        if not any(key.kind == FRESH and key.resource in occupants for key in pn.entries):
+            continue
         consumer = rg.passes[pn.pass_index].name
         rebuilt: dict = {}
         for key, e in pn.entries.items():
-            if key.kind != FRESH:
+            if key.kind != FRESH or key.resource not in occupants:
                 _merge(rebuilt, key, e)
                 continue
             r = key.resource
             priors = priors_of.get(r)
             if priors is None:
-                priors = priors_of[r] = fold_last_uses(occupants.get(r, ()), synced.last_uses)
+                priors = priors_of[r] = fold_last_uses(occupants[r], synced.last_uses)
             made = _handoff(key, pn.stream, consumer, rg.resources[r].name, priors)
             if made is None:
                 continue
@@ -87,7 +96,7 @@ def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced
             for u in e.units:
                 entry.add(u, reasons, cross, False, last_pos)
         passes[pos] = replace(pn, entries=rebuilt)
-    return replace(synced, passes=tuple(passes), fresh_positions=())
+    return replace(synced, passes=tuple(passes))
 
 
 def _merge(into: dict, key: EntryKey, e: Entry) -> None:

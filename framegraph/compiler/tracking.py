@@ -298,6 +298,7 @@ class Tracker:
             self.first_stream[r] = stream
         self.last_stream[r] = stream
         fresh = None
+        fresh_reason = (Reason(None, name, x.res_name, "layout"),) if a.layout is not None else ()
         for u_index in a.units:
             st = units[u_index]
             if x.transient and not st.defined:
@@ -307,7 +308,7 @@ class Tracker:
                                                     a.layout), Entry())
                     if not self.fresh_positions or self.fresh_positions[-1] != pos:
                         self.fresh_positions.append(pos)
-                fresh.add(u_index, (), {}, False, -1)
+                fresh.add(u_index, fresh_reason, {}, False, -1)
                 self._apply(st, x, _Need(), a.layout is not None, None)
                 continue
             if st.unclaimed:
@@ -588,7 +589,11 @@ def _collect(out: dict):
         if kind == CROSS:
             continue
         if kind == FRESH:
-            raise AssertionError("a fresh entry reached collection: the hand-off stage did not run")
+            # A first use no earlier occupant shares memory with (hand-offs rewrote the others).
+            if key.new_layout is None:
+                continue
+            key = EntryKey(BARRIER, key.resource, 0, 0, key.dst_stages, key.dst_access, key.old_layout, key.new_layout)
+            kind = BARRIER
         units = e.units
         units = tuple(units) if len(units) == 1 else tuple(sorted(set(units)))
         ss, sa = key.src_stages, key.src_access

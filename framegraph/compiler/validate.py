@@ -314,4 +314,11 @@ def _check_reads_written(p_name, merged, resources, written) -> None:
 
 
 def usage_names(res: ResourceInfo, usage: int) -> list[str]:
-    return (ImageUsage(usage) if res.is_image else BufferUsage(usage)).names()
+    key = (res.is_image, usage)
+    names = _USAGE_NAMES.get(key)
+    if names is None:
+        names = _USAGE_NAMES[key] = tuple((ImageUsage(usage) if res.is_image else BufferUsage(usage)).names())
+    return list(names)
+
+
+_USAGE_NAMES: dict = {}   # (is image, flags) -> their Vulkan names: a handful of distinct values per frame
