@@ -62,7 +62,12 @@ def test_python_block(index, workdir, xvfb, monkeypatch, tmp_path):
     code = _python_blocks()[index]
     monkeypatch.chdir(workdir)
     monkeypatch.setenv("FRAMEGRAPH_SHADER_CACHE", str(tmp_path / "cache"))
-    exec(compile(code, f"{GUIDE}:python block {index}", "exec"), {"__name__": "__guide__"})
+    monkeypatch.delenv("FRAMEGRAPH_OFFSCREEN", raising=False)
+    namespace = {"__name__": "__guide__"}
+    exec(compile(code, f"{GUIDE}:python block {index}", "exec"), namespace)
+    if "make_target(" in code:           # the window example really opened a window (on Xvfb)
+        assert type(namespace["target"]).__name__ == "WindowTarget"
+        assert namespace["renderer"].frame == 30
 
 
 def test_shell_blocks(workdir, tmp_path):
