@@ -4,6 +4,9 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
     record        declare the frame, plan from the cache, record every command, submit (replay off)
     replay        declare the frame, plan from the cache, re-submit what the frame slot recorded
                   before (Renderer(replay="all"); the deferred frame's upload pass records each frame)
+    replay_declared_once  replay, and the frame declared once per slot: render(build, redeclare=False)
+                  (no build() call, no plan-cache lookup; resources still resolved every frame).
+                  Chain and streams: their frames carry no per-frame data (deferred's upload does)
     hand_written  the same frame recorded every frame by plain code over the same `vulkan` binding and
                   the same pipelines (the graph renderer's), barriers placed by hand, no frame graph:
                   what a Python user would write. Chain only (see README: deferred is not written yet)
@@ -36,7 +39,7 @@ if str(ROOT) not in sys.path:
 
 from framegraph import bench  # noqa: E402
 
-MODES = ("record", "replay", "hand_written")
+MODES = ("record", "replay", "replay_declared_once", "hand_written")
 LAVAPIPE_ICD = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
 SWEEP = (10, 100, 1000)
 VEC4 = 16
@@ -71,6 +74,23 @@ def sweep_chain(passes: int):
 
 
 # -- hand-written --------------------------------------------------------------------------------
+
+class _DeclaredOnce:
+    """A Renderer as bench.measure_frames drives it, rendering with redeclare=False."""
+
+    def __init__(self, renderer):
+        self.renderer = renderer
+        self.target = renderer.target
+
+    def render(self, build):
+        return self.renderer.render(build, redeclare=False)
+
+    def wait(self):
+        self.renderer.wait()
+
+    def __getattr__(self, name):
+        return getattr(self.renderer, name)
+
 
 class HandChain:
     """The chain frame by hand: two storage buffers ping-ponged (link k reads one, writes the other),
@@ -257,8 +277,8 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
             if mode == "hand_written":
                 continue
             r = stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame", frames_in_flight=1,
-                                             replay="all" if mode == "replay" else False, name=f"{name}-{mode}"))
-            runners[mode] = r
+                                             replay=False if mode == "record" else "all", name=f"{name}-{mode}"))
+            runners[mode] = _DeclaredOnce(r) if mode == "replay_declared_once" else r
             record = record or r
         if "hand_written" in modes:
             owner = record or stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame"))
@@ -318,7 +338,7 @@ def main(argv=None) -> int:
         for name, (build, size, params, _) in frames(args.tiny).items():
             if name not in args.workloads:
                 continue
-            modes = MODES if name == "chain" else ("record", "replay")
+            modes = {"chain": MODES, "streams": MODES[:3]}.get(name, MODES[:2])
             hand = {k: params[k] for k in ("passes", "elements", "iterations")} if name == "chain" else None
             rows += measure(ctx, name, build, size, modes=modes, frames=frames_n, warmup=args.warmup, hand_params=hand)
             print(f"{name}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)

@@ -237,6 +237,7 @@ class Renderer:
         self.plan_cache = PlanCache(plan_cache_size) if plan_cache is True else (
             None if plan_cache is False else plan_cache)
         self._plans: OrderedDict = OrderedDict()    # id(plan) -> _Compiled, LRU; holds the plan
+        self._declared: dict = {}       # render(redeclare=False): (slot, extent, ...) -> (fg, output, compiled)
         self._plan_cache_size = plan_cache_size
         self.frame = 0
         self.compiles = 0
@@ -346,10 +347,19 @@ class Renderer:
             self._retire(slot)
 
     def invalidate_recordings(self) -> None:
-        """Record every command again at the next frames (e.g. after a pipeline reload)."""
+        """Record every command (and declare every frame) again at the next frames (e.g. after a
+        pipeline reload, or when a build function's declaration changed)."""
         self.recording_epoch += 1
+        self._declared.clear()
 
-    def render(self, build: Callable) -> FrameInfo:
+    def render(self, build: Callable, *, redeclare: bool = True) -> FrameInfo:
+        """Declare (build), compile (cached), resolve, record (or replay) and submit one frame.
+
+        `redeclare=False`: the caller vouches that `build` would declare this frame exactly as it
+        declared the last frame of this slot with the same extent, format and swapchain image —
+        structure, callbacks and imported objects (per-frame data lives in buffers the caller
+        updates). The frame graph declared then is used again: no build() call, no cache lookup.
+        Resources are still resolved every frame (imports, lifetimes)."""
         if self._closed:
             raise RuntimeError("renderer is closed")
         index = self.frame
@@ -362,19 +372,32 @@ class Renderer:
         began = False
         program = None
         try:
-            fg = FrameGraph(self.name)
             if self.target is not None:
                 began = True
                 self.target.begin_frame(frame)
-                frame.output = self.target.declare(fg, frame)
-            result = build(fg, frame)
-            if self.target is not None:
-                self.target.end_graph(fg, frame, result)
-            compiled = self.compile(fg)
+            key = None if redeclare else (slot.index, frame.extent, frame.format, frame.image_index, build,
+                                          self.recording_epoch, getattr(self.target, "recreations", 0))
+            declared = None if key is None else self._declared.get(key)
+            if declared is not None:
+                fg, frame.output, compiled = declared
+                if self.target is not None:
+                    self.target.reuse_graph(fg, frame)
+            else:
+                fg = FrameGraph(self.name)
+                if self.target is not None:
+                    frame.output = self.target.declare(fg, frame)
+                result = build(fg, frame)
+                if self.target is not None:
+                    self.target.end_graph(fg, frame, result)
+                _check_imports(fg.imports)
+                compiled = self.compile(fg)
+                if key is not None:
+                    if len(self._declared) >= 8 * self.frames_in_flight:
+                        self._declared.clear()     # extents or swapchains came and went: start again
+                    self._declared[key] = (fg, frame.output, compiled)
             plan = self.last_plan = compiled.plan
 
             queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
-            _check_imports(fg.imports)
             resolved = self.resources.resolve(plan, outputs=fg.outputs, imports=fg.imports, slot=slot.index,
                                               frame=index)
             program = compiled.programs.get(slot.index)

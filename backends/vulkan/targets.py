@@ -110,6 +110,11 @@ class OffscreenTarget:
     def semaphores(self, frame):
         return None, None
 
+    def reuse_graph(self, fg, frame) -> None:
+        """The renderer uses `fg`, declared for an earlier frame of this slot, again."""
+        if self.readback:
+            self._pending = (frame.slot, (frame.index, self._buffer(frame.slot), self.extent))
+
     def end_frame(self, frame, present_queue) -> None:
         if self._pending is not None:
             slot, held = self._pending
@@ -336,6 +341,9 @@ class WindowTarget:
 
     def end_graph(self, fg, frame, result) -> None:
         fg.output(_output_handle(result, self.name))
+
+    def reuse_graph(self, fg, frame) -> None:
+        """Nothing to do: the renderer keys reused graphs by swapchain image (what `declare` imports)."""
 
     def semaphores(self, frame):
         return self._acquire[frame.slot], self._present[frame.image_index]

@@ -117,7 +117,7 @@ def test_steady_frames_resubmit_without_recording(vk_context, monkeypatch):
         assert len(calls) == 2 * len(first) and renderer.last_recorded == 0
         renderer.invalidate_recordings()
         renderer.render(multipass.build)
-        assert renderer.last_recorded == 1
+        assert renderer.last_recorded == len(renderer.last_plan.submits)   # one run per submit
 
 
 def test_replay_off_records_everything_one_time(vk_context, monkeypatch):
@@ -125,7 +125,8 @@ def test_replay_off_records_everything_one_time(vk_context, monkeypatch):
     with Renderer(vk_context, OffscreenTarget(16, 16), replay=False) as renderer:
         for _ in range(3):
             renderer.render(multipass.build)
-    assert len(calls) == 3 and all(f & vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT for f in calls)
+        submits = len(renderer.last_plan.submits)
+    assert len(calls) == 3 * submits and all(f & vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT for f in calls)
 
 
 def _marked(key_of_frame):
@@ -167,7 +168,7 @@ def test_unmarked_passes_are_recorded_alone_every_frame(vk_context):
         # barriers between them (and the target's static readback) replay.
         program = next(iter(renderer._plans.values())).programs[0]
         dynamic_segments = sum(1 for s in program.segments if s.dynamic)
-        assert dynamic_segments == 4 and renderer.last_recorded == 4
+        assert dynamic_segments == 4 and renderer.last_recorded == 4   # multipass's 4 passes
         assert len(program.segments) > dynamic_segments
 
 
@@ -175,7 +176,7 @@ def test_without_push_descriptors_replay_is_off(vk_context):
     with Renderer(vk_context, OffscreenTarget(16, 16), replay="all", push_descriptors=False) as renderer:
         assert renderer.replay is None and renderer.replay_off_reason
         renderer.render(multipass.build)
-        assert renderer.last_recorded == 1
+        assert renderer.last_recorded == len(renderer.last_plan.submits)
 
 
 def test_bad_replay_value():
@@ -217,3 +218,28 @@ def test_replay_soak_keeps_objects_and_memory_flat(vk_context, frames):
     assert result["same_image"]
     grown = result["rss"][1] - result["rss"][0]
     assert grown < 8 << 20, f"RSS grew {grown / 2**20:.1f} MiB over {frames} frames"
+
+
+def test_a_frame_declared_once_per_slot(vk_context):
+    """render(build, redeclare=False): build runs once per slot (and again after a resize); the
+    images are those of a renderer that declares every frame."""
+    calls = []
+
+    def build(fg, frame):
+        calls.append(frame.index)
+        return multipass.build(fg, frame)
+
+    target = OffscreenTarget(32, 24)
+    expected, _ = _frames(vk_context, multipass.build, (32, 24), False, frames=1)
+    with Renderer(vk_context, target, replay="all", frames_in_flight=2) as renderer:
+        for _ in range(6):
+            renderer.render(build, redeclare=False)
+            np.testing.assert_array_equal(target.read(), expected[0])
+        assert calls == [0, 1] and renderer.last_recorded == 0
+        target.resize(40, 24)
+        for _ in range(3):
+            renderer.render(build, redeclare=False)
+        assert calls == [0, 1, 6, 7] and target.read().shape == (24, 40, 4)
+        renderer.invalidate_recordings()
+        renderer.render(build, redeclare=False)
+        assert calls[-1] == 9
