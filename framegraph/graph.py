@@ -146,12 +146,18 @@ class ResourceDecl:
         is_image = isinstance(self.desc, ImageDesc)
         if self.swapchain and not is_image:
             raise FrameGraphError("a swapchain resource must be an image", field="swapchain", **where)
+        if self.swapchain and (self.desc.mips, self.desc.layers, self.desc.samples) != (1, 1, 1):
+            # What vkCreateSwapchainKHR makes here: one mip, one sample, one layer (no stereo).
+            raise FrameGraphError("a swapchain image has one mip, one layer and one sample", field="swapchain", **where)
         if (self.swapchain or self.history) and not self.imported:
             raise FrameGraphError("swapchain and history resources are imported", field="imported", **where)
         initial = self._state("initial", allow_undefined=True)
         final = None if self.final is None else self._state("final", allow_undefined=False)
         if not self.imported and (initial != "undefined" or final is not None):
             raise FrameGraphError("only imported resources have initial and final states", field="initial", **where)
+        if self.swapchain and initial not in ("undefined", "present"):
+            raise FrameGraphError("a swapchain image is acquired from the presentation engine: its initial state "
+                                  "is 'undefined' or 'present'", field="initial", **where)
         if self.history and (initial == "undefined" or initial != final):
             raise FrameGraphError("a history resource ends each frame in the defined state it starts in "
                                   "(initial == final, not undefined)", field="final", **where)

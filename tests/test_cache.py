@@ -138,7 +138,7 @@ STRUCTURAL_CHANGES = {
     "buffer size": dict(lights_size=8192),
     "queue of a transfer pass": dict(lights_queue="graphics"),
     "queue of a compute pass": dict(lighting_queue="compute"),
-    "initial state": dict(swap_initial="color_attachment_write"),
+    "initial state": dict(swap_initial="present"),
     "history state": dict(history_state="compute_shader_read_sampled"),
     "output kept": dict(debug_output=True),
 }

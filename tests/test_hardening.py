@@ -404,3 +404,15 @@ def test_names_must_be_printable_text():
         with pytest.raises(FrameGraphError):
             FrameGraph().create_buffer(bad, size=4)
     FrameGraph("ünïcødé 漢字").create_buffer("光", size=4)
+
+
+def test_swapchain_images_are_what_a_swapchain_gives():
+    """Found by the API fuzzer: a 2-layer swapchain image with one layer drawn compiled to a plan whose
+    end-of-frame transition of the other layer did not wait for the acquire."""
+    fg = FrameGraph("sc")
+    with pytest.raises(FrameGraphError, match="resource 'sc', field 'swapchain': a swapchain image has one mip, one"):
+        fg.import_image("sc", format="B8G8R8A8_SRGB", extent=(16, 16), layers=2, swapchain=True)
+    with pytest.raises(FrameGraphError, match="resource 'sc', field 'initial'"):
+        fg.import_image("sc", format="B8G8R8A8_SRGB", extent=(16, 16), swapchain=True,
+                        initial="color_attachment_write")
+    fg.import_image("sc", format="B8G8R8A8_SRGB", extent=(16, 16), swapchain=True, initial="present")
