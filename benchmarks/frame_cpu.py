@@ -9,7 +9,7 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
                   Chain and streams: their frames carry no per-frame data (deferred's upload does)
     hand_written  the same frame recorded every frame by plain code over the same `vulkan` binding and
                   the same pipelines (the graph renderer's), barriers placed by hand, no frame graph:
-                  what a Python user would write. Chain only (see README: deferred is not written yet)
+                  what a Python user would write (benchmarks/hand_written.py): chain and deferred
 
 plus CPU ms per frame against pass count (chain of 10, 100 and 1,000 passes, tiny dispatches).
 CPU time is process CPU (all threads: on lavapipe that includes the driver's own threads) spent in
@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import os
-import struct
 import sys
 import time
 from pathlib import Path
@@ -92,175 +90,6 @@ class _DeclaredOnce:
         return getattr(self.renderer, name)
 
 
-class HandChain:
-    """The chain frame by hand: two storage buffers ping-ponged (link k reads one, writes the other),
-    one global memory barrier between dispatches (compute write -> compute read/write), the resolve
-    into the output image, then the same readback copy the offscreen target does. Same shaders,
-    pipelines (from the graph renderer's Pipelines), push constants and dispatch sizes as the
-    workload; re-recorded every frame (ONE_TIME_SUBMIT, pool reset), one frame in flight. Duck-types
-    the Renderer for bench.measure_frames: render(), wait(), last_gpu_frame_ms."""
-
-    def __init__(self, renderer, *, passes: int, elements: int, iterations: int, size, readback: bool = True):
-        import vulkan as vk
-        from vulkan import ffi, lib
-
-        from benchmarks.workloads import _buffer_push, _seed
-
-        self.vk, self.ffi, self.lib = vk, ffi, lib
-        self.ctx = ctx = renderer.ctx
-        self.allocator = renderer.allocator
-        self.pipelines = p = renderer.pipelines
-        self.passes, self.elements = passes, elements
-        self.width, self.height = size
-        self.family, _, self.queue = ctx.queues["graphics"]
-        self.last_gpu_frame_ms = None
-        self._objects = []
-        usage = vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT
-        nbytes = elements * VEC4
-        self.buffers = [self.allocator.buffer(name=f"hand.chain{i}", size=nbytes, usage=usage) for i in range(2)]
-        self.image = self.allocator.image(name="hand.output", format=vk.VK_FORMAT_R8G8B8A8_UNORM,
-                                          extent=(self.width, self.height, 1),
-                                          usage=vk.VK_IMAGE_USAGE_STORAGE_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT)
-        self.host = (self.allocator.staging(name="hand.readback", size=self.width * self.height * 4, readback=True)
-                     if readback else None)
-        self.fill, self.step = p.compute("bench_fill_buffer.comp"), p.compute("bench_step_buffer.comp")
-        self.resolve = p.compute("bench_resolve_buffer.comp")
-
-        def buf(i):
-            return ("buffer", self.buffers[i].handle, 0, nbytes)
-
-        # What an expert builds once: descriptor writes, push constant bytes, barrier infos.
-        self.links = []
-        for k in range(passes):
-            pipe = self.fill if k == 0 else self.step
-            values = {0: buf(0)} if k == 0 else {0: buf((k - 1) % 2), 1: buf(k % 2)}
-            writes = p.writes(pipe, values)
-            push = _buffer_push(elements, iterations, _seed(k))
-            self.links.append((pipe, ffi.new("VkWriteDescriptorSet[]", writes), len(writes), writes,
-                               ffi.new("char[]", push), len(push), -(-elements // (pipe.local_size or (64,))[0])))
-        last = (passes - 1) % 2
-        rwrites = p.writes(self.resolve, {0: buf(last), 1: ("image", self.image.view(), vk.VK_IMAGE_LAYOUT_GENERAL,
-                                                             None)})
-        self.rwrites = (ffi.new("VkWriteDescriptorSet[]", rwrites), len(rwrites), rwrites)
-        self.rpush = ffi.new("char[]", struct.pack("I", elements))
-        lx, ly, _ = self.resolve.local_size or (8, 8, 1)
-        self.rgroups = (-(-self.width // lx), -(-self.height // ly))
-        S, A = vk, vk
-        compute, storage_w = S.VK_PIPELINE_STAGE_2_COMPUTE_SHADER_BIT, A.VK_ACCESS_2_SHADER_STORAGE_WRITE_BIT
-        storage_rw = A.VK_ACCESS_2_SHADER_STORAGE_READ_BIT | storage_w
-        self.between = self._dependency(memory=[vk.VkMemoryBarrier2(
-            srcStageMask=compute, srcAccessMask=storage_w, dstStageMask=compute, dstAccessMask=storage_rw)])
-        color = vk.VkImageSubresourceRange(aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, baseMipLevel=0, levelCount=1,
-                                           baseArrayLayer=0, layerCount=1)
-        ignored = vk.VK_QUEUE_FAMILY_IGNORED
-        # Before the resolve: the last link's writes visible to it, and the output image (contents
-        # not needed: UNDEFINED) into GENERAL for storage writes -- one barrier call.
-        self.before_resolve = self._dependency(
-            memory=[vk.VkMemoryBarrier2(srcStageMask=compute, srcAccessMask=storage_w, dstStageMask=compute,
-                                        dstAccessMask=A.VK_ACCESS_2_SHADER_STORAGE_READ_BIT)],
-            images=[vk.VkImageMemoryBarrier2(
-                srcStageMask=0, srcAccessMask=0, dstStageMask=compute, dstAccessMask=storage_w,
-                oldLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, newLayout=vk.VK_IMAGE_LAYOUT_GENERAL,
-                srcQueueFamilyIndex=ignored, dstQueueFamilyIndex=ignored, image=self.image.handle,
-                subresourceRange=color)])
-        transfer = S.VK_PIPELINE_STAGE_2_COPY_BIT
-        self.before_copy = self._dependency(images=[vk.VkImageMemoryBarrier2(
-            srcStageMask=compute, srcAccessMask=storage_w, dstStageMask=transfer,
-            dstAccessMask=A.VK_ACCESS_2_TRANSFER_READ_BIT, oldLayout=vk.VK_IMAGE_LAYOUT_GENERAL,
-            newLayout=vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, srcQueueFamilyIndex=ignored,
-            dstQueueFamilyIndex=ignored, image=self.image.handle, subresourceRange=color)])
-        self.after_copy = self._dependency(memory=[vk.VkMemoryBarrier2(
-            srcStageMask=transfer, srcAccessMask=A.VK_ACCESS_2_TRANSFER_WRITE_BIT,
-            dstStageMask=S.VK_PIPELINE_STAGE_2_HOST_BIT, dstAccessMask=A.VK_ACCESS_2_HOST_READ_BIT)])
-        self.region = vk.VkBufferImageCopy(
-            bufferOffset=0, imageSubresource=vk.VkImageSubresourceLayers(
-                aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0, layerCount=1),
-            imageOffset=vk.VkOffset3D(x=0, y=0, z=0),
-            imageExtent=vk.VkExtent3D(width=self.width, height=self.height, depth=1))
-        self.pool = ctx.create("VkCommandPool", vk.VkCommandPoolCreateInfo(
-            flags=vk.VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, queueFamilyIndex=self.family), name="hand.pool")
-        (self.cmd,) = ctx.allocate_command_buffers(self.pool, 1, name="hand.cmd")
-        self.fence = ctx.create("VkFence", vk.VkFenceCreateInfo(), name="hand.fence")
-        self.queries = ctx.create("VkQueryPool", vk.VkQueryPoolCreateInfo(
-            queryType=vk.VK_QUERY_TYPE_TIMESTAMP, queryCount=2), name="hand.timestamps")
-        self._objects = [(self.queries, "VkQueryPool"), (self.fence, "VkFence"), (self.cmd, "VkCommandBuffer"),
-                         (self.pool, "VkCommandPool")]
-        self.begin = vk.VkCommandBufferBeginInfo(flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)
-        self.submit_info = vk.VkSubmitInfo2(pCommandBufferInfos=[vk.VkCommandBufferSubmitInfo(commandBuffer=self.cmd)])
-        self.pending = False
-        self.period_ns = ctx.timestamp_period_ns
-        self.push_set = p.cmd_push_descriptor_set
-        if self.push_set is None:
-            raise RuntimeError("the hand-written chain uses push descriptors, which this device lacks")
-
-    def _dependency(self, memory=(), images=()):
-        info = self.vk.VkDependencyInfo(pMemoryBarriers=list(memory) or None, pImageMemoryBarriers=list(images) or None)
-        return info, self.ffi.addressof(info)
-
-    def render(self, _build=None):
-        vk, lib, cmd = self.vk, self.lib, self.cmd
-        vk.vkResetCommandPool(self.ctx.device, self.pool, 0)
-        vk.vkResetQueryPool(self.ctx.device, self.queries, 0, 2)
-        vk.vkBeginCommandBuffer(cmd, self.begin)
-        lib.vkCmdWriteTimestamp2(cmd, vk.VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, self.queries, 0)
-        point = vk.VK_PIPELINE_BIND_POINT_COMPUTE
-        bound = None
-        for k, (pipe, writes, nwrites, _, push, npush, groups) in enumerate(self.links):
-            if k:
-                lib.vkCmdPipelineBarrier2(cmd, self.between[1])
-            if pipe is not bound:
-                lib.vkCmdBindPipeline(cmd, point, pipe.handle)
-                bound = pipe
-            self.push_set(cmd, point, pipe.layout, 0, nwrites, writes)
-            lib.vkCmdPushConstants(cmd, pipe.layout, pipe.push_stages, 0, npush, push)
-            lib.vkCmdDispatch(cmd, groups, 1, 1)
-        lib.vkCmdPipelineBarrier2(cmd, self.before_resolve[1])
-        lib.vkCmdBindPipeline(cmd, point, self.resolve.handle)
-        self.push_set(cmd, point, self.resolve.layout, 0, self.rwrites[1], self.rwrites[0])
-        lib.vkCmdPushConstants(cmd, self.resolve.layout, self.resolve.push_stages, 0, 4, self.rpush)
-        lib.vkCmdDispatch(cmd, self.rgroups[0], self.rgroups[1], 1)
-        if self.host is not None:
-            lib.vkCmdPipelineBarrier2(cmd, self.before_copy[1])
-            lib.vkCmdCopyImageToBuffer(cmd, self.image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
-                                       self.host.handle, 1, self.ffi.addressof(self.region))
-            lib.vkCmdPipelineBarrier2(cmd, self.after_copy[1])
-        lib.vkCmdWriteTimestamp2(cmd, vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT, self.queries, 1)
-        vk.vkEndCommandBuffer(cmd)
-        vk.vkQueueSubmit2(self.queue, 1, [self.submit_info], self.fence)
-        self.pending = True
-
-    def wait(self):
-        vk = self.vk
-        if not self.pending:
-            return
-        vk.vkWaitForFences(self.ctx.device, 1, [self.fence], vk.VK_TRUE, vk.UINT64_MAX)
-        vk.vkResetFences(self.ctx.device, 1, [self.fence])
-        self.pending = False
-        data = self.ffi.new("uint64_t[2]")
-        vk.vkGetQueryPoolResults(self.ctx.device, self.queries, 0, 2, 16, data, 8,
-                                 vk.VK_QUERY_RESULT_64_BIT | vk.VK_QUERY_RESULT_WAIT_BIT)
-        self.last_gpu_frame_ms = (data[1] - data[0]) * self.period_ns / 1e6
-
-    def read(self):
-        import numpy as np
-        self.wait()
-        return self.host.read().reshape(self.height, self.width, 4) if self.host is not None else np.zeros(0)
-
-    def close(self):
-        self.wait()
-        for handle, kind in self._objects:
-            self.ctx.release(handle, kind)
-        for r in [self.host, self.image, *self.buffers]:
-            if r is not None:
-                self.allocator.free(r)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
 # -- measuring -----------------------------------------------------------------------------------
 
 def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, hand_params=None) -> list[dict]:
@@ -281,8 +110,9 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
             runners[mode] = _DeclaredOnce(r) if mode == "replay_declared_once" else r
             record = record or r
         if "hand_written" in modes:
+            from benchmarks import hand_written
             owner = record or stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame"))
-            runners["hand_written"] = stack.enter_context(HandChain(owner, size=size, **hand_params))
+            runners["hand_written"] = stack.enter_context(hand_written.make(name, owner, size=size, **hand_params))
         order = list(runners)
         for i in range(warmup + frames):
             rotation = order[i % len(order):] + order[:i % len(order)]
@@ -338,16 +168,16 @@ def main(argv=None) -> int:
         for name, (build, size, params, _) in frames(args.tiny).items():
             if name not in args.workloads:
                 continue
-            modes = {"chain": MODES, "streams": MODES[:3]}.get(name, MODES[:2])
-            hand = {k: params[k] for k in ("passes", "elements", "iterations")} if name == "chain" else None
+            # Streams has no hand-written peer; deferred's frame carries per-frame data (its upload
+            # pass), so declaring it once would render stale uniforms.
+            modes = {"chain": MODES, "streams": MODES[:3], "deferred": ("record", "replay", "hand_written")}[name]
+            hand = ({k: params[k] for k in ("passes", "elements", "iterations")} if name == "chain" else params)
             rows += measure(ctx, name, build, size, modes=modes, frames=frames_n, warmup=args.warmup, hand_params=hand)
             print(f"{name}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         for n in args.sweep:
             build, size, params = sweep_chain(n)
             few = max(5, frames_n // (1 if n <= 100 else 4))
-            for row in measure(ctx, f"chain_sweep", build, size, modes=MODES, frames=few, warmup=2, hand_params=params):
-                row["workload"] = f"chain_{n}"
-                rows.append(row)
+            rows += measure(ctx, f"chain_{n}", build, size, modes=MODES, frames=few, warmup=2, hand_params=params)
             print(f"chain {n}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         messages = [str(m) for m in ctx.messages.drain()]
     out = Path(args.out)

@@ -211,3 +211,23 @@ def test_bench_module_never_imports_vulkan():
     code = ("import sys, framegraph.bench; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'vulkan'], 'framegraph.bench imported vulkan'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_frame_cpu_tiny_writes_rows_and_modes_agree(vk_context, tmp_path, capsys):
+    """benchmarks/frame_cpu.py --tiny: the row format, every mode of every frame, the same image in
+    every mode (hand-written frames included), and no validation message with validation on."""
+    from benchmarks import frame_cpu
+
+    code = frame_cpu.main(["--tiny", "--frames", "2", "--warmup", "1", "--sweep", "10", "--validation", "on",
+                           "--out", str(tmp_path)])
+    assert code == 0, "validation messages (see frame_cpu-details.json)"
+    rows = json.loads((tmp_path / "frame_cpu.json").read_text())
+    assert all(set(r) == {"workload", "mode", "passes", "cpu_ms", "gpu_ms"} for r in rows)
+    assert {(r["workload"], r["mode"]) for r in rows} >= {
+        (w, m) for w in ("chain", "chain_10") for m in frame_cpu.MODES} | {
+        ("streams", "record"), ("streams", "replay"), ("deferred", "record"), ("deferred", "replay"),
+        ("deferred", "hand_written")}
+    details = json.loads((tmp_path / "frame_cpu-details.json").read_text())
+    assert all(r["detail"]["image_equals_record"] for r in details["rows"]), \
+        [(r["workload"], r["mode"]) for r in details["rows"] if not r["detail"]["image_equals_record"]]
+    assert "| chain | replay |" in capsys.readouterr().out
