@@ -7,6 +7,8 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
     replay_declared_once  replay, and the frame declared once per slot: render(build, redeclare=False)
                   (no build() call, no plan-cache lookup; resources still resolved every frame).
                   Chain and streams: their frames carry no per-frame data (deferred's upload does)
+    record_one_queue  record, with every logical queue on the graphics queue (deferred: its SSAO runs
+                  on the async compute queue otherwise), for a GPU-time comparison with hand_written
     hand_written  the same frame recorded every frame by plain code over the same `vulkan` binding and
                   the same pipelines (the graph renderer's), barriers placed by hand, no frame graph:
                   what a Python user would write (benchmarks/hand_written.py): chain and deferred
@@ -92,6 +94,16 @@ class _DeclaredOnce:
 
 # -- measuring -----------------------------------------------------------------------------------
 
+def one_queue_profile(ctx):
+    """This device's profile with every logical queue on the graphics queue."""
+    import dataclasses
+
+    from framegraph.backends.vulkan import device_profile
+
+    profile = device_profile(ctx)
+    return dataclasses.replace(profile, queues={q: profile.queues["graphics"] for q in profile.queues})
+
+
 def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, hand_params=None) -> list[dict]:
     """Every mode of one frame, measured one frame each in rotation (see strategies.run_interleaved:
     a GPU's clock state otherwise follows the order of the blocks)."""
@@ -105,8 +117,10 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
         for mode in modes:
             if mode == "hand_written":
                 continue
+            profile = one_queue_profile(ctx) if mode == "record_one_queue" else None
             r = stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame", frames_in_flight=1,
-                                             replay=False if mode == "record" else "all", name=f"{name}-{mode}"))
+                                             replay="all" if mode.startswith("replay") else False,
+                                             name=f"{name}-{mode}", profile=profile))
             runners[mode] = _DeclaredOnce(r) if mode == "replay_declared_once" else r
             record = record or r
         if "hand_written" in modes:
@@ -143,6 +157,45 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
     return rows
 
 
+def soak(ctx, frames: int, *, samples: int = 20) -> dict:
+    """#18's soak: `frames` frames of the tiny chain with replay on (multipass's three queues' worth
+    of submits would do as well; the chain is the cheapest), after a warm-up; process RSS (raw and
+    after malloc_trim, see benchmarks/soak.py) and the registry's live Vulkan objects along the
+    way. Flat: the same objects at the end as after the warm-up, and the lowest trimmed RSS of the
+    second half within 1 MiB of the first half's."""
+    import gc
+
+    from benchmarks.soak import rss_bytes, trimmed_rss_bytes
+    from framegraph.backends.vulkan import OffscreenTarget, Renderer
+
+    build, size, _ = sweep_chain(8)
+    target = OffscreenTarget(*size)
+    with Renderer(ctx, target, replay="all", timestamps="frame") as renderer:
+        for _ in range(50):
+            renderer.render(build)
+        renderer.wait()
+        gc.collect()
+        first, objects0, rss0 = target.read(), ctx.live_objects(), trimmed_rss_bytes()
+        every, rows = max(1, frames // samples), []
+        started = time.perf_counter()
+        for i in range(frames):
+            renderer.render(build)
+            if (i + 1) % every == 0:
+                rows.append([renderer.frame, rss_bytes(), trimmed_rss_bytes(), ctx.live_count()])
+        elapsed = time.perf_counter() - started
+        renderer.wait()
+        gc.collect()
+        last, objects1, rss1 = target.read(), ctx.live_objects(), trimmed_rss_bytes()
+        recorded = renderer.last_recorded
+    half = len(rows) // 2
+    drift = min(r[2] for r in rows[half:]) - min(r[2] for r in rows[:half]) if half else 0
+    return {"frames": frames, "elapsed_s": round(elapsed, 2), "ms_per_frame": round(1e3 * elapsed / frames, 4),
+            "live_objects_start": objects0, "live_objects_end": objects1, "live_objects_flat": objects0 == objects1,
+            "rss_trimmed_start": rss0, "rss_trimmed_end": rss1, "rss_trimmed_drift_bytes": drift,
+            "rss_flat": drift < 1 << 20, "samples_columns": ["frame", "rss", "rss_trimmed", "live_objects"],
+            "samples": rows, "image_stable": bool((first == last).all()), "recorded_last_frame": recorded}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="lavapipe-sized frames: runs in seconds")
@@ -154,12 +207,25 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", nargs="*", default=["chain", "streams", "deferred"])
     parser.add_argument("--validation", choices=("on", "off"), default="off")
     parser.add_argument("--tag", help="file name tag: frame_cpu-TAG.json (default: frame_cpu.json)")
+    parser.add_argument("--soak", type=int, metavar="FRAMES",
+                        help="only the soak: FRAMES frames with replay on; writes DIR/frame_cpu-soak[-TAG].json")
     args = parser.parse_args(argv)
     if args.tiny and "VK_DRIVER_FILES" not in os.environ and os.path.exists(LAVAPIPE_ICD):
         os.environ["VK_DRIVER_FILES"] = LAVAPIPE_ICD
     frames_n = args.frames or (40 if args.tiny else 200)
 
     from framegraph.backends.vulkan import VulkanContext
+
+    if args.soak:
+        with VulkanContext(app_name="frame_cpu-soak", validation=args.validation == "on") as ctx:
+            result = {"environment": bench.environment({"name": ctx.device_name}), "validation": args.validation,
+                      **soak(ctx, args.soak)}
+            result["validation_messages"] = [str(m) for m in ctx.messages.drain()][:20]
+        path = bench.write_json(Path(args.out) / f"frame_cpu-soak{'-' + args.tag if args.tag else ''}.json", result)
+        print({k: result[k] for k in ("frames", "ms_per_frame", "live_objects_flat", "rss_flat",
+                                      "rss_trimmed_drift_bytes", "image_stable", "recorded_last_frame")}, path)
+        ok = result["live_objects_flat"] and result["rss_flat"] and result["image_stable"]
+        return 0 if ok and not result["validation_messages"] else 1
 
     rows = []
     started = time.perf_counter()
@@ -170,7 +236,7 @@ def main(argv=None) -> int:
                 continue
             # Streams has no hand-written peer; deferred's frame carries per-frame data (its upload
             # pass), so declaring it once would render stale uniforms.
-            modes = {"chain": MODES, "streams": MODES[:3], "deferred": ("record", "replay", "hand_written")}[name]
+            modes = {"chain": MODES, "streams": MODES[:3], "deferred": ("record", "replay", "record_one_queue", "hand_written")}[name]
             hand = ({k: params[k] for k in ("passes", "elements", "iterations")} if name == "chain" else params)
             rows += measure(ctx, name, build, size, modes=modes, frames=frames_n, warmup=args.warmup, hand_params=hand)
             print(f"{name}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)

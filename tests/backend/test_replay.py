@@ -184,62 +184,13 @@ def test_bad_replay_value():
         Renderer(None, replay="sometimes")
 
 
-def _soak(ctx, frames: int, *, replay="all") -> dict:
-    import gc
-    target = OffscreenTarget(8, 8)
-    build = workloads.WORKLOADS["chain"].builder(**workloads.TINY["chain"])
-    with Renderer(ctx, target, replay=replay, timestamps="frame") as renderer:
-        def snapshot():
-            renderer.wait()
-            gc.collect()
-            return ctx.registry.live_counts() if hasattr(ctx, "registry") else None, _rss()
-        for _ in range(20):
-            renderer.render(build)
-        counts0, rss0 = snapshot()
-        first = target.read()
-        for _ in range(frames):
-            renderer.render(build)
-        counts1, rss1 = snapshot()
-        last = target.read()
-    return {"counts": (counts0, counts1), "rss": (rss0, rss1), "same_image": bool((first == last).all())}
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 @pytest.mark.parametrize("frames", [int(os.environ.get("FRAMEGRAPH_SOAK_FRAMES", "300"))])
 def test_replay_soak_keeps_objects_and_memory_flat(vk_context, frames):
-    """300 frames in the suite; FRAMEGRAPH_SOAK_FRAMES=10000 for the issue's soak (a minute or two)."""
-    result = _soak(vk_context, frames)
-    before, after = result["counts"]
-    assert before is not None and before == after, f"Vulkan objects changed: {before} -> {after}"
-    assert result["same_image"]
-    grown = result["rss"][1] - result["rss"][0]
-    assert grown < 8 << 20, f"RSS grew {grown / 2**20:.1f} MiB over {frames} frames"
+    """300 frames in the suite; FRAMEGRAPH_SOAK_FRAMES=10000 for the issue's soak (or
+    `benchmarks/frame_cpu.py --tiny --soak 10000`, which writes its numbers)."""
+    from benchmarks import frame_cpu
 
-
-def test_a_frame_declared_once_per_slot(vk_context):
-    """render(build, redeclare=False): build runs once per slot (and again after a resize); the
-    images are those of a renderer that declares every frame."""
-    calls = []
-
-    def build(fg, frame):
-        calls.append(frame.index)
-        return multipass.build(fg, frame)
-
-    target = OffscreenTarget(32, 24)
-    expected, _ = _frames(vk_context, multipass.build, (32, 24), False, frames=1)
-    with Renderer(vk_context, target, replay="all", frames_in_flight=2) as renderer:
-        for _ in range(6):
-            renderer.render(build, redeclare=False)
-            np.testing.assert_array_equal(target.read(), expected[0])
-        assert calls == [0, 1] and renderer.last_recorded == 0
-        target.resize(40, 24)
-        for _ in range(3):
-            renderer.render(build, redeclare=False)
-        assert calls == [0, 1, 6, 7] and target.read().shape == (24, 40, 4)
-        renderer.invalidate_recordings()
-        renderer.render(build, redeclare=False)
-        assert calls[-1] == 9
+    result = frame_cpu.soak(vk_context, frames)
+    assert result["live_objects_flat"], (result["live_objects_start"], result["live_objects_end"])
+    assert result["image_stable"] and result["recorded_last_frame"] == 0
+    assert result["rss_trimmed_drift_bytes"] < 8 << 20, result["samples"]
