@@ -77,3 +77,38 @@ def test_compile_reports_the_transient_memory_of_the_plan(tmp_path):
     assert (aliased, unaliased, bound) == (stats["transient_bytes"], stats["transient_bytes_unaliased"],
                                            stats["transient_bytes_lower_bound"])
     assert aliased < unaliased and float(m[3]) == round(100 * (1 - aliased / unaliased), 1)
+
+
+def test_exit_codes_0_1_2_with_one_error_line(tmp_path):
+    """0 verified, 1 hazards, 2 bad input: the three answers of `verify`, as a shell script sees them."""
+    g = tmp_path / "g.json"
+    g.write_text(dump_graph(deferred_like().graph()))
+    plan = tmp_path / "p.json"
+    assert run("compile", str(g), "-o", str(plan)).returncode == 0
+    assert run("verify", str(g), str(plan)).returncode == 0
+    d = json.loads(plan.read_text())
+    for s in d["submits"]:
+        s["commands"] = [c for c in s["commands"] if c["op"] != "barrier"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(d))
+    assert run("verify", str(g), str(broken)).returncode == 1
+    d["resources"][0]["mips"] = 2 ** 63
+    broken.write_text(json.dumps(d))
+    for args in (("verify", str(g), str(broken)), ("verify", str(g), str(tmp_path)),
+                 ("compile", str(tmp_path / "missing.json")), ("compile", str(g), "--strategy", "fastest")):
+        r = run(*args)
+        assert r.returncode == 2, args
+        assert [x for x in r.stderr.splitlines() if x.startswith("error:")] and "Traceback" not in r.stderr, r.stderr
+        assert len([x for x in r.stderr.splitlines() if x.startswith("error:")]) == 1, r.stderr
+
+
+def test_compile_accepts_a_profile_file_and_refuses_a_bad_one(tmp_path):
+    from framegraph.profiles import DISCRETE
+    g = tmp_path / "g.json"
+    g.write_text(dump_graph(deferred_like().graph()))
+    prof = tmp_path / "prof.json"
+    prof.write_text(json.dumps(DISCRETE.to_dict()))
+    assert run("compile", str(g), "--device", str(prof), "-o", str(tmp_path / "p.json")).returncode == 0
+    prof.write_text(json.dumps({**DISCRETE.to_dict(), "buffer_alignment": 300}))
+    r = run("compile", str(g), "--device", str(prof))
+    assert r.returncode == 2 and "buffer_alignment" in r.stderr and "power of two" in r.stderr

@@ -45,3 +45,35 @@ def test_design_example_parses():
 def test_malformed_graphs_raise_framegraph_error(text, match):
     with pytest.raises(FrameGraphError, match=match):
         load_graph(text)
+
+
+def test_every_feature_round_trips():
+    from .fuzz_inputs import everything_graph
+    g = everything_graph().graph()
+    text = dump_graph(g)
+    assert load_graph(text) == g and dump_graph(load_graph(text)) == text
+
+
+def test_a_range_spelled_in_full_is_no_range():
+    d = json.loads(dump_graph(deferred_like().graph()))
+    d["passes"][0]["accesses"][0]["range"] = [0, 4096]
+    assert load_graph(d) == deferred_like().graph()
+
+
+@pytest.mark.parametrize("text,match", [
+    ('{"format": "framegraph-graph/1", "name": 7}', "field 'name': must be a string"),
+    ('{"format": "framegraph-graph/1", "resources": {}}', "field 'resources': must be a list"),
+    ('{"format": "framegraph-graph/1", "passes": [], "extra": 1}', "unknown field 'extra' in the graph"),
+    ('{"format": "framegraph-graph/1", "outputs": ["nope"]}', "resource 'nope'.*unknown output"),
+    ('{"format": "framegraph-graph/1", "resources": [{"name": "b", "kind": "buffer", "size": 4}],'
+     ' "outputs": ["b", "b"]}', "listed twice"),
+    ('{"format": "framegraph-graph/1", "resources": [{"name": "b", "kind": "buffer", "size": 4}],'
+     ' "passes": [{"name": "p", "accesses": [{"resource": "b", "access": "transfer_write", "mips": 0}]}]}',
+     "pass 'p', resource 'b', field 'mips'"),
+    ('{"format": "framegraph-graph/1", "resources": [{"name": "b", "kind": "buffer", "size": 4, '
+     '"initial": "transfer_write"}]}', "only imported resources"),
+    (b'{"format": "framegraph-graph/1", "name": "\xff"}', "not UTF-8"),
+])
+def test_schema_errors_name_the_field(text, match):
+    with pytest.raises(FrameGraphError, match=match):
+        load_graph(text)
