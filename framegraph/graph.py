@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .access import AccessInfo, lookup
+from .access import ACCESS_TABLE, AccessInfo, lookup
 from .errors import FrameGraphError, _show, expect_bool, expect_int, expect_name
 from .vk import Format, Stage
 
@@ -37,6 +37,8 @@ _ANYWHERE = Stage.NONE | Stage.TOP_OF_PIPE | Stage.BOTTOM_OF_PIPE | Stage.ALL_CO
 _TRANSFER_STAGES = _ANYWHERE | Stage.ALL_TRANSFER | Stage.COPY | Stage.CLEAR
 QUEUE_STAGES = {"graphics": ~Stage.NONE, "compute": _TRANSFER_STAGES | Stage.COMPUTE_SHADER | Stage.DRAW_INDIRECT,
                 "transfer": _TRANSFER_STAGES}
+_RUNS_ON = {(name, queue): not info.stages & ~allowed
+            for name, info in ACCESS_TABLE.items() for queue, allowed in QUEUE_STAGES.items()}
 
 
 def _format(value) -> Format:
@@ -269,29 +271,40 @@ def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=No
                  ) -> tuple[AccessInfo, tuple | None, tuple | None, tuple | None, bool]:
     """One access of `decl` by a pass on `queue`, checked against the resource and the queue before
     anything records it: (table row, mips, layers, range, discard) with ranges normalised. The
-    builder and the graph file both declare accesses through here."""
-    where = {"pass_name": pass_name, "resource": decl.name}
-    info = _lookup(access, "access", **where)
-    discard = expect_bool(discard, "discard", **where)
-    _check_kind(info, decl, "access", pass_name)
-    beyond = Stage(info.stages & ~QUEUE_STAGES[queue])
-    if beyond:
-        stages = "|".join(n.removeprefix("VK_PIPELINE_STAGE_2_").removesuffix("_BIT") for n in beyond.names())
-        raise FrameGraphError(f"'{info.name}' runs in {stages}, which a {queue} queue cannot execute", field="access",
-                              **where)
+    builder and the graph file both declare accesses through here, once per access per frame, so the
+    common case (a canonical name, no ranges) takes a few dict lookups."""
+    info = ACCESS_TABLE.get(access) if type(access) is str else None
+    if info is None:
+        info = _lookup(access, "access", pass_name=pass_name, resource=decl.name)
+    if discard is not False and discard is not True:
+        discard = expect_bool(discard, "discard", pass_name=pass_name, resource=decl.name)
     desc = decl.desc
-    if isinstance(desc, ImageDesc):
+    is_image = type(desc) is ImageDesc
+    if (info.layout if is_image else info.buffer_usage) is None:
+        _check_kind(info, decl, "access", pass_name)
+    if not _RUNS_ON[info.name, queue]:
+        stages = "|".join(n.removeprefix("VK_PIPELINE_STAGE_2_").removesuffix("_BIT")
+                          for n in Stage(info.stages & ~QUEUE_STAGES[queue]).names())
+        raise FrameGraphError(f"'{info.name}' runs in {stages}, which a {queue} queue cannot execute",
+                              pass_name=pass_name, resource=decl.name, field="access")
+    if is_image:
         if range is not None:
-            raise FrameGraphError("a byte range is for buffers (images take mips and layers)", field="range", **where)
-        mips = _span(mips, "mips", desc.mips, "mips", **where)
-        layers = _span(layers, "layers", desc.layers, "layers", **where)
+            raise FrameGraphError("a byte range is for buffers (images take mips and layers)", pass_name=pass_name,
+                                  resource=decl.name, field="range")
+        if mips is not None:
+            mips = _span(mips, "mips", desc.mips, "mips", pass_name=pass_name, resource=decl.name)
+        if layers is not None:
+            layers = _span(layers, "layers", desc.layers, "layers", pass_name=pass_name, resource=decl.name)
     else:
         for key, value in (("mips", mips), ("layers", layers)):
             if value is not None:
-                raise FrameGraphError(f"{key} are for images (buffers take a byte range)", field=key, **where)
-        range = _span(range, "range", desc.size, "bytes", **where)
+                raise FrameGraphError(f"{key} are for images (buffers take a byte range)", pass_name=pass_name,
+                                      resource=decl.name, field=key)
+        if range is not None:
+            range = _span(range, "range", desc.size, "bytes", pass_name=pass_name, resource=decl.name)
     if discard and not info.writes:
-        raise FrameGraphError(f"discard on '{info.name}', which does not write", field="discard", **where)
+        raise FrameGraphError(f"discard on '{info.name}', which does not write", pass_name=pass_name,
+                              resource=decl.name, field="discard")
     return info, mips, layers, range, discard
 
 
