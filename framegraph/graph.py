@@ -282,6 +282,10 @@ def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=No
     is_image = type(desc) is ImageDesc
     if (info.layout if is_image else info.buffer_usage) is None:
         _check_kind(info, decl, "access", pass_name)
+    if not info.stages:
+        # `present` (no stage, no access): what vkQueuePresentKHR does after the frame, not work a pass does.
+        raise FrameGraphError(f"'{info.name}' is not an access a pass performs: it is an imported image's "
+                              "final (or initial) state", pass_name=pass_name, resource=decl.name, field="access")
     if not _RUNS_ON[info.name, queue]:
         stages = "|".join(n.removeprefix("VK_PIPELINE_STAGE_2_").removesuffix("_BIT")
                           for n in Stage(info.stages & ~QUEUE_STAGES[queue]).names())

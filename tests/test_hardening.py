@@ -416,3 +416,15 @@ def test_swapchain_images_are_what_a_swapchain_gives():
         fg.import_image("sc", format="B8G8R8A8_SRGB", extent=(16, 16), swapchain=True,
                         initial="color_attachment_write")
     fg.import_image("sc", format="B8G8R8A8_SRGB", extent=(16, 16), swapchain=True, initial="present")
+
+
+def test_present_is_a_state_not_a_pass_access():
+    """Found by the input fuzzer: a pass 'reading' a transient as `present` compiled to a transition
+    with an empty second scope, and an aliased image then went unordered after it."""
+    fg = FrameGraph("p")
+    img = fg.create_image("img", format="R8G8B8A8_UNORM", extent=(4, 4))
+    with fg.add_pass("w") as p:
+        img = p.writes(img, "color_attachment_write", discard=True)
+    with fg.add_pass("r") as p:
+        with pytest.raises(FrameGraphError, match="pass 'r', resource 'img', field 'access': 'present' is not"):
+            p.reads(img, "present")
