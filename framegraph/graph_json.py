@@ -238,7 +238,7 @@ def _pass(d, index: int, resources: dict[str, ResourceDecl]) -> PassDecl:
         spans = {}
         for key in ("mips", "layers", "range"):
             value = a.get(key)
-            if value is not None and not isinstance(value, list):
+            if value is not None and not isinstance(value, (list, tuple)):
                 raise FrameGraphError(f"must be [base, count] integers, got {_show(value)}", field=key, **where)
             spans[key] = value
         info, mips, layers, range_, discard = check_access(decl, _required(a, "access", **where),

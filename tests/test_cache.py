@@ -350,3 +350,18 @@ def test_interleaved_pass_declarations_are_refused_and_leave_the_key_alone():
 
 def test_exported_from_the_package():
     assert framegraph.PlanCache is PlanCache and framegraph.structural_key is structural_key
+
+
+def test_a_profile_cannot_change_under_a_cached_plan():
+    """Issue 16: mutating a profile's queue map in place once returned the plan cached for the old map."""
+    from framegraph.profiles import DeviceProfile, QueueSlot
+    profile = DeviceProfile(name="p", queues={"graphics": QueueSlot(family=0), "compute": QueueSlot(family=0)})
+    cache = PlanCache()
+    plan = cache.get_or_compile(deferred_like(), device=profile)
+    with pytest.raises(TypeError):
+        profile.queues["compute"] = QueueSlot(family=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        profile.queues = {}
+    assert cache.get_or_compile(deferred_like(), device=profile) is plan
+    moved = dataclasses.replace(profile, queues={**profile.queues, "compute": QueueSlot(family=2)})
+    assert cache.get_or_compile(deferred_like(), device=moved) is not plan
