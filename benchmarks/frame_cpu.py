@@ -94,6 +94,23 @@ class _DeclaredOnce:
 
 # -- measuring -----------------------------------------------------------------------------------
 
+def _memoize_host_access() -> None:
+    """What-if: resources._host_accessed(plan, name) scans every pass of the plan and is called twice
+    per buffer per frame (O(buffers x passes) each frame); plans are immutable, so once per plan
+    and name would do."""
+    from framegraph.backends.vulkan import resources
+
+    scan, memo = resources._host_accessed, {}
+
+    def host_accessed(plan, name):
+        key = (id(plan), name)
+        hit = memo.get(key)
+        if hit is None or hit[0] is not plan:
+            hit = memo[key] = (plan, scan(plan, name))
+        return hit[1]
+    resources._host_accessed = host_accessed
+
+
 def one_queue_profile(ctx):
     """This device's profile with every logical queue on the graphics queue."""
     import dataclasses
@@ -207,12 +224,17 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", nargs="*", default=["chain", "streams", "deferred"])
     parser.add_argument("--validation", choices=("on", "off"), default="off")
     parser.add_argument("--tag", help="file name tag: frame_cpu-TAG.json (default: frame_cpu.json)")
+    parser.add_argument("--what-if-host-memo", action="store_true",
+                        help="measure as if ResourceCache.resolve looked up each buffer's host access once per "
+                             "plan (patches resources._host_accessed in this process only; rows are what-ifs)")
     parser.add_argument("--soak", type=int, metavar="FRAMES",
                         help="only the soak: FRAMES frames with replay on; writes DIR/frame_cpu-soak[-TAG].json")
     args = parser.parse_args(argv)
     if args.tiny and "VK_DRIVER_FILES" not in os.environ and os.path.exists(LAVAPIPE_ICD):
         os.environ["VK_DRIVER_FILES"] = LAVAPIPE_ICD
     frames_n = args.frames or (40 if args.tiny else 200)
+    if args.what_if_host_memo:
+        _memoize_host_access()
 
     from framegraph.backends.vulkan import VulkanContext
 
@@ -250,7 +272,10 @@ def main(argv=None) -> int:
     stem = f"frame_cpu-{args.tag}" if args.tag else "frame_cpu"
     bench.write_json(out / f"{stem}.json", [{k: r[k] for k in ("workload", "mode", "passes", "cpu_ms", "gpu_ms")}
                                             for r in rows])
-    details = {"environment": bench.environment(device), "tiny": args.tiny, "frames": frames_n,
+    environment = bench.environment(device)
+    environment["git_commit"] = os.environ.get("FRAMEGRAPH_COMMIT") or environment["git_commit"]
+    details = {"environment": environment, "tiny": args.tiny, "frames": frames_n,
+               "what_if": "resources._host_accessed memoized per plan" if args.what_if_host_memo else None,
                "validation": args.validation, "validation_messages": messages[:20], "rows": rows,
                "seconds": time.perf_counter() - started}
     bench.write_json(out / f"{stem}-details.json", details)

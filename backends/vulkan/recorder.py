@@ -413,7 +413,7 @@ class Program:
         groups = self.groups
         while self.submitted < len(groups):
             queue, start, count = groups[self.submitted]
-            vk.vkQueueSubmit2(queue, count, self.submit_array + start, vk.VK_NULL_HANDLE)
+            queue_submit(queue, count, self.submit_array + start)
             self.submitted += 1
 
 
@@ -497,6 +497,14 @@ def _push_descriptor_set(ctx, pipelines):
     vkGetDeviceProcAddr costs ~7 µs a call in argument conversion (measured), the raw one ~1 µs."""
     fn = ctx.device_function("vkCmdPushDescriptorSetKHR", "PFN_vkCmdPushDescriptorSetKHR")
     return fn if fn is not None else pipelines.cmd_push_descriptor_set
+
+
+def queue_submit(queue, count: int, infos) -> None:
+    """vkQueueSubmit2 without a fence, raising the binding's exception for a failure: called
+    through `lib`, since the binding's wrapper converts every argument again (~15 µs a call)."""
+    result = lib.vkQueueSubmit2(queue, count, infos, ffi.NULL)
+    if result != vk.VK_SUCCESS:
+        raise vk.exception_codes[result]
 
 
 def _names(dep) -> list[str]:

@@ -67,7 +67,7 @@ class GpuTimer:
             self.capacity = max(used, 2 * self.capacity, 32)
             self.pool = self.owner.create("VkQueryPool", vk.VkQueryPoolCreateInfo(
                 queryType=vk.VK_QUERY_TYPE_TIMESTAMP, queryCount=self.capacity), name=f"{self.name}.timestamps")
-        vk.vkResetQueryPool(self.ctx.device, self.pool, 0, self.capacity)
+        lib.vkResetQueryPool(self.ctx.device, self.pool, 0, self.capacity)   # lib: no wrapper cost
 
     def abandon(self) -> None:
         """The frame prepared here never reached the GPU: its queries are never written, so nothing

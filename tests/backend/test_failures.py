@@ -55,7 +55,7 @@ def failing(build, error, place):
 
 class _SubmitFails:
     def __init__(self, monkeypatch, error):
-        real = recorder_mod.vk.vkQueueSubmit2
+        real = recorder_mod.queue_submit
         self.armed = True
 
         def submit(*args):
@@ -63,7 +63,7 @@ class _SubmitFails:
                 self.armed = False
                 raise error("submit failed")
             return real(*args)
-        monkeypatch.setattr(recorder_mod.vk, "vkQueueSubmit2", submit)
+        monkeypatch.setattr(recorder_mod, "queue_submit", submit)
 
 
 def _fail_once(renderer, build, error, place, monkeypatch):
