@@ -607,9 +607,58 @@ def test_aliased_image_not_starting_from_undefined():
     assert_finds(plan, "alias", "write_b", "b")
 
 
-def test_aliased_buffer_not_starting_with_a_discard_write():
-    plan = alias_plan(buf("b", CS, SWRITE), kind="buffer")
-    assert_finds(plan, "alias", "write_b", "b")
+def test_aliased_transient_buffer_may_start_with_any_write():
+    # A transient buffer's contents before its first write are undefined wherever it sits, so its
+    # first write starts a new occupancy whether or not it says discard.
+    assert_clean(alias_plan(buf("b", CS, SWRITE), kind="buffer"))
+
+
+def test_aliased_transient_buffer_starting_with_a_read_reads_nothing_written():
+    plan = alias_plan(buf("b", CS, SREAD), kind="buffer")
+    assert_finds(plan, "RAW", "write_b", "b")
+
+
+def handoff_plan(kind: str, handoff) -> Plan:
+    """'a' is written, then 'b' takes over its memory right away (no barrier on 'a' in between)."""
+    plan = Plan()
+    if kind == "image":
+        plan.image("a", heap=0, offset=0).image("b", heap=0, offset=0)
+        plan.submit().barrier(ib("a", "", "", COLOR, CW, UNDEF, ATT))
+        plan.run("write_a", img("a", COLOR, CW, ATT, discard=True))
+        plan.barrier(*handoff)
+        plan.run("write_b", img("b", CS, SWRITE, GENERAL, discard=True))
+    else:
+        plan.buffer("a", heap=0, offset=0).buffer("b", heap=0, offset=0)
+        plan.submit().run("write_a", buf("a", CS, SWRITE, discard=True))
+        plan.barrier(*handoff)
+        plan.run("write_b", buf("b", FS, SWRITE))
+    return plan
+
+
+def test_alias_handoff_through_the_new_image_barrier_alone_is_reported():
+    # The old hand-off: the new image's barrier names the old occupant's write in its source access,
+    # but an image barrier's access scopes cover only accesses through that image (VkImageMemoryBarrier2).
+    hits = assert_finds(handoff_plan("image", [ib("b", COLOR, CW, CS, SWRITE, UNDEF, GENERAL)]),
+                        "alias", "write_b", "b")
+    assert any("never made available" in h.detail and "'a'" in h.detail for h in hits)
+
+
+def test_alias_handoff_through_the_new_buffer_barrier_alone_is_reported():
+    hits = assert_finds(handoff_plan("buffer", [bb("b", CS, SWRITE, FS, SWRITE)]), "alias", "write_b", "b")
+    assert any("never made available" in h.detail for h in hits)
+
+
+def test_alias_handoff_with_a_global_memory_barrier_is_clean():
+    assert_clean(handoff_plan("image", [mb(COLOR, CW, CS, SWRITE), ib("b", COLOR, "", CS, SWRITE, UNDEF, GENERAL)]))
+    assert_clean(handoff_plan("buffer", [mb(CS, SWRITE, FS, SWRITE)]))
+
+
+def test_alias_handoff_after_a_barrier_on_the_old_resource_is_clean():
+    # A barrier through 'a' made its write available already; the new barrier only orders execution.
+    plan = handoff_plan("image", [ib("a", COLOR, CW, COLOR, "", ATT, ATT)])
+    plan.barrier(ib("b", COLOR, "", CS, SWRITE, UNDEF, GENERAL))
+    plan.submits[-1]["commands"][-2:] = plan.submits[-1]["commands"][-2:][::-1]   # pass write_b last
+    assert_clean(plan)
 
 
 @pytest.mark.parametrize("kind", ["image", "buffer"])

@@ -42,7 +42,6 @@ class Compilation:
     synced: Synced | None = None
     semaphores: SubmitBuilder | None = None     # the frame's submits and waits before aliasing
     lifetimes: tuple[Lifetime, ...] = ()
-    first_discards: dict | None = None
     placed: Placed | None = None
     submits: Submits | None = None
 
@@ -122,16 +121,16 @@ def _semaphores(c: Compilation) -> Compilation:
 
 
 def _lifetimes(c: Compilation) -> Compilation:
-    lts, first_discards = lifetimes(c.resolved, c.order, c.streams.stream_of)
+    lts = lifetimes(c.resolved, c.order, c.streams.stream_of)
     if c.semaphores is not None:
         lts = widen_across_queues(lts, c.semaphores.signal_known, c.semaphores.pos_submit, c.streams.names,
                                   len(c.order))
-    return replace(c, lifetimes=lts, first_discards=first_discards)
+    return replace(c, lifetimes=lts)
 
 
 def _placement(c: Compilation) -> Compilation:
     policy = c.options.placement if c.options.alias_transients else "none"
-    return replace(c, placed=place(c.resolved, c.lifetimes, c.first_discards, policy=policy, profile=c.profile,
+    return replace(c, placed=place(c.resolved, c.lifetimes, policy=policy, profile=c.profile,
                                    memory_requirements=c.memory_requirements))
 
 

@@ -7,7 +7,7 @@ batched: exact masks, one call per point (merging across passes happens when sub
 from __future__ import annotations
 
 from ..plan import BufferBarrier, Dependency, ImageBarrier, MemoryBarrier, Reason
-from ..vk import Access, Layout, Stage
+from ..vk import Access, Layout, Stage, as_access, as_stage
 from .ranges import buffer_ranges, image_rects
 from .tracking import Transition
 from .validate import ResolvedGraph
@@ -26,6 +26,8 @@ def entry_dependency(rg: ResolvedGraph, t: Transition, family_ignored: bool = Tr
 
 
 def _entry_barriers(rg: ResolvedGraph, t: Transition, images: list, buffers: list) -> None:
+    if t.kind == "alias":
+        return   # a global memory barrier: entries_dependency folds these into one
     res = rg.resources[t.resource]
     src_q = t.src_family if t.kind != "barrier" else None
     dst_q = t.dst_family if t.kind != "barrier" else None
@@ -43,10 +45,21 @@ def _entry_barriers(rg: ResolvedGraph, t: Transition, images: list, buffers: lis
 
 
 def entries_dependency(rg: ResolvedGraph, transitions, memory: tuple = ()) -> Dependency:
-    """One dependency info holding the barriers of every transition, in order."""
+    """One dependency info holding the barriers of every transition, in order. Alias hand-offs
+    become one global memory barrier (their scopes ORed: it names no resource, so one is enough)."""
     images, buffers = [], []
+    src_stages = src_access = dst_stages = dst_access = 0
     for t in transitions:
-        _entry_barriers(rg, t, images, buffers)
+        if t.kind == "alias":
+            src_stages |= t.src_stages
+            src_access |= t.src_access
+            dst_stages |= t.dst_stages
+            dst_access |= t.dst_access
+        else:
+            _entry_barriers(rg, t, images, buffers)
+    if src_stages:
+        memory = memory + (MemoryBarrier(src_stages=as_stage(src_stages), src_access=as_access(src_access),
+                                         dst_stages=as_stage(dst_stages), dst_access=as_access(dst_access)),)
     return Dependency(memory=memory, images=tuple(images), buffers=tuple(buffers))
 
 
@@ -59,7 +72,10 @@ def reasons_of(transitions) -> tuple[Reason, ...]:
 
 
 def _naive_entry(t: Transition) -> Transition | None:
-    """Under naive, only layout transitions and ownership transfers need their own entries."""
+    """Under naive, only layout transitions and ownership transfers need their own entries (its full
+    memory barrier already covers alias hand-offs)."""
+    if t.kind == "alias":
+        return None
     if t.kind != "barrier":
         return t
     if not t.layout_change:

@@ -1,15 +1,20 @@
 """Stage: alias hand-offs. A transient's first use of each unit was left `fresh` by tracking; once
 placement knows which earlier occupants shared its memory, each fresh entry becomes what the
-first use needs: ordered after every last access of those occupants (a barrier on its stream, a
-semaphore need on another), then a transition from UNDEFINED (images). Without occupants it is
-only the transition (buffers: nothing).
+first use needs: ordered after every last access of those occupants, then (images) a transition
+from UNDEFINED. Without occupants it is only the transition (buffers: nothing).
+
+An image or buffer barrier's access scopes cover only accesses made through that resource
+(VkImageMemoryBarrier2, VkBufferMemoryBarrier2), so the occupants' writes are made available by a
+global memory barrier in the same dependency (an `alias` entry); the new image's barrier carries
+the occupants' stages only, so its transition waits for them. On another queue the semaphore
+already orders the work and makes its memory available.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ..plan import Reason
-from .tracking import BARRIER, CROSS, FRESH, Entry, EntryKey, LastUse, Synced
+from .tracking import ALIAS, BARRIER, CROSS, FRESH, Entry, EntryKey, LastUse, Synced
 from .validate import ResolvedGraph
 
 
@@ -38,32 +43,40 @@ def plain_first_use(key: EntryKey) -> EntryKey | None:
     return EntryKey(BARRIER, key.resource, 0, 0, key.dst_stages, key.dst_access, key.old_layout, key.new_layout)
 
 
-def _handoff(key: EntryKey, stream: str, consumer: str, res_name: str, priors: tuple[LastUse, ...]):
-    """The entry key and needs of a first use ordered after `priors`."""
+def _handoff(key: EntryKey, stream: str, consumer: str, res_name: str, priors: tuple[LastUse, ...]) -> list:
+    """[(entry key, reasons, cross, last_pos)] a first use ordered after `priors` needs."""
     image = key.new_layout is not None
     if not priors:
         new = plain_first_use(key)
-        return None if new is None else (new, (Reason(None, consumer, res_name, "layout"),), {}, -1)
-    src_stages = src_access = 0
+        return [] if new is None else [(new, (Reason(None, consumer, res_name, "layout"),), {}, -1)]
+    stages = writes = 0
     last_pos = -1
     cross: dict[str, int] = {}
     reasons = []
     for lu in priors:
         reasons.append(Reason(lu.pass_name, consumer, res_name, "alias"))
         if lu.stream == stream:
-            src_stages |= lu.stages
-            src_access |= lu.write_access
+            stages |= lu.stages
+            writes |= lu.write_access
             last_pos = max(last_pos, lu.position)
         else:
             cross[lu.stream] = max(cross.get(lu.stream, -1), lu.position)
-    if cross and image:
-        src_stages |= key.dst_stages   # chain the layout transition after the semaphore wait
-    if src_stages or image:
-        new = EntryKey(BARRIER, key.resource, src_stages, src_access, key.dst_stages, key.dst_access,
-                       key.old_layout, key.new_layout)
-    else:
-        new = EntryKey(CROSS, key.resource, 0, 0, key.dst_stages, 0, None, None)
-    return new, tuple(reasons), cross, last_pos
+    reasons = tuple(reasons)
+    out = []
+    if stages and (writes or not image):
+        # The occupants' writes through their own resources: a global memory barrier makes them
+        # available (and visible to this use); with nothing written it is an execution dependency.
+        out.append((EntryKey(ALIAS, key.resource, stages, writes, key.dst_stages, key.dst_access if writes else 0,
+                             None, None), reasons, {}, last_pos))
+    if image:
+        # The transition runs after the occupants' last stages (or, across queues, chained after
+        # the semaphore wait at this use's stages); nothing written through this image yet.
+        src = stages | (key.dst_stages if cross else 0)
+        out.append((EntryKey(BARRIER, key.resource, src, 0, key.dst_stages, key.dst_access, key.old_layout,
+                             key.new_layout), reasons, cross, last_pos))
+    elif cross:
+        out.append((EntryKey(CROSS, key.resource, 0, 0, key.dst_stages, 0, None, None), reasons, cross, -1))
+    return out
 
 
 def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced:
@@ -86,15 +99,13 @@ def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced
             priors = priors_of.get(r)
             if priors is None:
                 priors = priors_of[r] = fold_last_uses(occupants[r], synced.last_uses)
-            made = _handoff(key, pn.stream, consumer, rg.resources[r].name, priors)
-            if made is None:
-                continue
-            new_key, reasons, cross, last_pos = made
-            entry = rebuilt.get(new_key)
-            if entry is None:
-                entry = rebuilt[new_key] = Entry()
-            for u in e.units:
-                entry.add(u, reasons, cross, False, last_pos)
+            for new_key, reasons, cross, last_pos in _handoff(key, pn.stream, consumer, rg.resources[r].name,
+                                                              priors):
+                entry = rebuilt.get(new_key)
+                if entry is None:
+                    entry = rebuilt[new_key] = Entry()
+                for u in e.units:
+                    entry.add(u, reasons, cross, False, last_pos)
         passes[pos] = replace(pn, entries=rebuilt)
     return replace(synced, passes=tuple(passes))
 

@@ -34,30 +34,26 @@ class Lifetime:
         return self.last
 
 
-def lifetimes(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict | None = None
-              ) -> tuple[tuple[Lifetime, ...], dict]:
-    """Lifetimes of transients, and for each whether its first pass overwrites it entirely."""
+def lifetimes(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict | None = None) -> tuple[Lifetime, ...]:
+    """Lifetimes of transients over the compiled order."""
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     first_stream: dict[int, str] = {}
     last_by_stream: dict[int, dict] = {}
-    first_discards: dict[int, bool] = {}
     for pos, p_index in enumerate(order):
         p = rg.passes[p_index]
         stream = stream_of[p.queue] if stream_of else ""
         for a in p.accesses:
-            first_stream.setdefault(a.resource, stream)
-            last_by_stream.setdefault(a.resource, {})[stream] = pos
-            if a.resource not in first:
-                first[a.resource] = pos
-                first_discards[a.resource] = True
-            if first[a.resource] == pos and not (a.discard and len(a.units) == rg.resources[a.resource].unit_count):
-                first_discards[a.resource] = False
-            last[a.resource] = pos
-    lts = tuple(Lifetime(r, first[r], last[r], rg.resources[r].decl.desc.byte_size_estimate(), first_stream[r],
-                         tuple(last_by_stream[r].items()))
-                for r in sorted(first) if rg.resources[r].decl.transient)
-    return lts, first_discards
+            r = a.resource
+            if r not in first:
+                first[r] = pos
+                first_stream[r] = stream
+                last_by_stream[r] = {}
+            last_by_stream[r][stream] = pos
+            last[r] = pos
+    return tuple(Lifetime(r, first[r], last[r], rg.resources[r].decl.desc.byte_size_estimate(), first_stream[r],
+                          tuple(last_by_stream[r].items()))
+                 for r in sorted(first) if rg.resources[r].decl.transient)
 
 
 def widen_across_queues(lts: tuple[Lifetime, ...], clocks: dict, pos_submit: dict, streams: list[str],

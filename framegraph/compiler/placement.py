@@ -60,12 +60,6 @@ def requirements(rg: ResolvedGraph, r: int, memory_requirements: dict | None, pr
     return _align(res.decl.desc.byte_size_estimate(), alignment), alignment, 1
 
 
-def aliasable(rg: ResolvedGraph, lt: Lifetime, first_access_discards: bool) -> bool:
-    """Images always start a new occupancy from UNDEFINED; a buffer only when its first use
-    overwrites it entirely (a discard write), since buffers have no layout to discard."""
-    return rg.resources[lt.resource].is_image or first_access_discards
-
-
 def _span_end(lt: Lifetime) -> int:
     return max([lt.last] + [pos for _s, pos in lt.free_after])
 
@@ -110,7 +104,7 @@ def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
     return offsets, top
 
 
-def place(rg: ResolvedGraph, lts: tuple[Lifetime, ...], first_discards: dict, *, policy: str, profile,
+def place(rg: ResolvedGraph, lts: tuple[Lifetime, ...], *, policy: str, profile,
           memory_requirements: dict | None = None) -> Placed:
     if policy not in POLICIES:
         raise FrameGraphError(f"unknown placement policy {policy!r} (one of {', '.join(POLICIES)})")
@@ -120,7 +114,10 @@ def place(rg: ResolvedGraph, lts: tuple[Lifetime, ...], first_discards: dict, *,
         size, alignment, bits = requirements(rg, lt.resource, memory_requirements, profile)
         sizes[lt.resource], align_of[lt.resource] = size, alignment
         kind = "image" if rg.resources[lt.resource].is_image else "buffer"
-        shared = policy != "none" and aliasable(rg, lt, first_discards.get(lt.resource, False))
+        # Every transient may share memory: an image starts each occupancy from UNDEFINED, and a
+        # buffer's contents before its first write are undefined wherever it sits (reading them is
+        # an error the validate stage reports), so its first write starts a new occupancy too.
+        shared = policy != "none"
         key = (kind, bits) if shared else (kind, bits, "own", lt.resource)
         groups.setdefault(key, []).append(lt.resource)
     placements, heaps = {}, []

@@ -163,11 +163,14 @@ class SubmitBuilder:
         last_pass = o.pass_at.get(o.last_pass_pos, -1)   # command index of the latest pass
         by_point: dict[int, list[Transition]] = {}
         rest = []
+        # A hand-off's transition must run after its memory barrier makes the old occupant's writes
+        # available: both stay in the pipeline barrier.
+        handed_off = {t.resource for t in transitions if t.kind == "alias"}
         for t in transitions:
             # Producers are located by order position, not by provenance names: the set goes right
             # after the latest same-stream access the dependency waits for (earlier submits on the
             # queue are in the set's first scope anyway).
-            point = o.pass_at.get(t.producer_pos) if t.kind == "barrier" else None
+            point = o.pass_at.get(t.producer_pos) if t.kind == "barrier" and t.resource not in handed_off else None
             if point is not None:
                 # Worth an event only with a pass in between, and only if none of those touch the units.
                 if point >= last_pass or any(o.last_touch.get((t.resource, u), -1) > point for u in t.units):
@@ -216,7 +219,7 @@ class SubmitBuilder:
         between_pos = s.open.last_pass_pos
         touched = s.open.last_pass_units
         for t in transitions:
-            if t.kind != "barrier":
+            if t.kind not in ("barrier", "alias"):
                 return False
             if t.producer_pos >= between_pos:
                 return False

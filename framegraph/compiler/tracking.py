@@ -45,12 +45,13 @@ for _bit in Access:
     ALL_ACCESS |= _bit
 _ALL_ACCESS = int(ALL_ACCESS)
 
-BARRIER, ACQUIRE, RELEASE, CROSS, FRESH = "barrier", "acquire", "release", "cross", "fresh"
+BARRIER, ACQUIRE, RELEASE, CROSS, FRESH, ALIAS = "barrier", "acquire", "release", "cross", "fresh", "alias"
 
 
 class EntryKey(NamedTuple):
     """What one barrier entry does; units of one resource with equal keys share one entry."""
     kind: str                  # barrier | acquire | cross (semaphore only) | fresh (first use of a transient)
+                               # | alias (a hand-off's global memory barrier)
     resource: int
     src_stages: int
     src_access: int

@@ -319,8 +319,12 @@ class Simulator:
             stages = 0
             for u in uses:
                 stages |= u.stages
-            fresh = not res.is_image and all(u.discard and u.access & WRITES for u in uses)
-            self._claim_memory(res, name, fresh, lambda op, s=stages: self.clocks.ordered(op, queue, s))
+            # A buffer takes over memory at its first write: a discarding write, or any first use of
+            # a transient (its contents before its first write are undefined wherever it sits).
+            fresh = not res.is_image and (all(u.discard and u.access & WRITES for u in uses)
+                                          or (not res.imported and res.name not in self.sole_occupant))
+            self._claim_memory(res, name, fresh, lambda op, s=stages: self.clocks.ordered(op, queue, s),
+                               lambda w, s=stages: self._available_at(w, queue, s))
         for st, use in targets.items():
             self._access(st, use, queue, seq, name)
 
@@ -506,7 +510,8 @@ class Simulator:
             if role == "acquire":
                 release = self._match_release(b, queue, consumer)
             if b.transition and role is None:
-                self._claim_memory(res, consumer, b.from_undefined, lambda op, v=sc.exec: self.clocks.covers(v, op))
+                self._claim_memory(res, consumer, b.from_undefined, lambda op, v=sc.exec: self.clocks.covers(v, op),
+                                   lambda w, sc=sc: self._available_in(w, sc, barriers, scopes, queue))
             for st, where in self._substates(res, queue, b.mips, b.layers, b.range):
                 if role == "release":
                     replaced.append((st, self._release(st, b, sc, queue, seq, consumer, where, release)))
@@ -663,9 +668,24 @@ class Simulator:
         return changes
 
     # ---------------------------------------------------------------- aliasing
-    def _claim_memory(self, res: Resource, consumer, starts_undefined: bool, is_ordered) -> None:
+    def _available_in(self, w: Op, sc: Scope, barriers, scopes, queue: str) -> bool:
+        """Is write `w` available when a transition with first scope `sc` writes memory: already, through
+        the avail clock at the transition's source stages, or through a global memory barrier of the same
+        dependency (an image or buffer barrier reaches only writes made through its own resource)."""
+        if w.avail or self.clocks.covers(sc.avail, w):
+            return True
+        return any(b.kind == "memory" and self._memory_effect(w, b, msc, queue) for b, msc in zip(barriers, scopes))
+
+    def _available_at(self, w: Op, queue: str, stages: int) -> bool:
+        """Is write `w` available to a pass at `stages` on `queue` (made so by a barrier that reached it, a
+        global memory barrier or a semaphore)?"""
+        return w.avail or all(self.clocks.covers(self.clocks.row("avail", queue, s), w) for s in bit_indices(stages))
+
+    def _claim_memory(self, res: Resource, consumer, starts_undefined: bool, is_ordered, is_available) -> None:
         """`res` starts using its placed memory.  Whatever else used overlapping memory before must be
-        finished (ordered before this use), and this use must not expect old contents."""
+        finished (ordered before this use), its last writes made available (else they could land after
+        this use writes the memory: write-after-write on aliased memory), and this use must not expect
+        old contents."""
         if res.heap is None or self.sole_occupant.get(res.name):
             return
         lo, hi = res.offset, res.offset + res.size
@@ -685,6 +705,12 @@ class Simulator:
                     if op.kind != "present" and not is_ordered(op):
                         self.report.add("alias", consumer, res.name, f"is not ordered after {op.label} on "
                                         f"'{other}', which shares its memory (heap {res.heap})", op.producer)
+                w = st.write
+                if w is not None and w.kind == "pass" and is_ordered(w) and not is_available(w):
+                    self.report.add("alias", consumer, res.name, f"takes over memory of '{other}' (heap {res.heap}) "
+                                    f"but the write by {w.label} through '{other}' is never made available: an image "
+                                    f"or buffer barrier's access scopes cover only its own resource, so a global "
+                                    f"memory barrier (or a barrier on '{other}') must carry it", w.producer)
                 st.undefined = ("alias", f"reads contents overwritten by aliased resource '{res.name}'")
             self.sole_occupant[other] = False
         kept = [[a, b, o] for a, b, o in segments if b <= lo or a >= hi]
