@@ -14,6 +14,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -276,6 +277,16 @@ class Tally:
             self.failures.append((command, verdict, detail))
 
 
+def _keep(verdict: str, *paths: str) -> None:
+    """With FUZZ_KEEP=DIR, failing inputs are copied there (the reproducer for `--debug`)."""
+    keep = os.environ.get("FUZZ_KEEP")
+    if keep and verdict in ("traceback", "hang", "bad_exit", "unverified"):
+        os.makedirs(keep, exist_ok=True)
+        n = len(os.listdir(keep))
+        for i, path in enumerate(paths):
+            shutil.copy(path, os.path.join(keep, f"{n:04d}-{i}-{os.path.basename(path)}"))
+
+
 def compile_case(rng: random.Random, graphs: list[dict], tmp: str, tally: Tally) -> None:
     graph_path, plan_path = os.path.join(tmp, "g.json"), os.path.join(tmp, "p.json")
     with open(graph_path, "wb") as f:
@@ -291,6 +302,7 @@ def compile_case(rng: random.Random, graphs: list[dict], tmp: str, tally: Tally)
         problems = verified(graph_path, plan_path)
         if problems:
             verdict, detail = "unverified", "\n".join(problems[:5])
+    _keep(verdict, graph_path)
     if verdict not in ("ok", "clean_error"):
         detail = (detail or "") + "\n" + open(graph_path, "rb").read()[:3000].decode("utf-8", "replace")
     tally.add("compile", verdict, detail, outcome.seconds)
@@ -312,6 +324,7 @@ def verify_case(rng: random.Random, plans: list[tuple[dict, dict]], tmp: str, ta
     verdict = classify(outcome, (0, 1, 2))
     if verdict == "ok":
         verdict = "hazards" if outcome.rc == 1 else "verified"
+    _keep(verdict, graph_path, plan_path)
     detail = (outcome.escaped or outcome.stderr[-400:]) + "\n" + open(plan_path, "rb").read()[:2000].decode(
         "utf-8", "replace") if verdict not in ("ok", "clean_error") else ""
     tally.add("verify", verdict, detail, outcome.seconds)

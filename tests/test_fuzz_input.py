@@ -222,3 +222,65 @@ def test_slow_viz(seed):
        st.sampled_from(["lavapipe", "discrete"]))
 def test_slow_api(calls, strategy, device):
     check_api(calls, strategy, device)
+
+
+# ---------------------------------------------------------------- every field, one at a time
+
+def replaced(doc, path, value):
+    doc = json.loads(json.dumps(doc))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return doc
+
+
+def check_every_plan_field(graph, plan, values):
+    """Each field of a compiled plan replaced by each value: the shape check reports it, or the
+    verifier and the consistency check read the plan without raising."""
+    from framegraph.verifier.plan_model import check_plan
+    from .fuzz_inputs import _nodes
+    for _, _, path in list(_nodes(plan)):
+        for value in values:
+            d = replaced(plan, path, value)
+            if not check_plan(d):
+                verify_plan(d, driver_rules=True)
+                check_plan_against_graph(graph, d)
+
+
+def check_every_graph_field(doc, values, strategy="split", device="discrete"):
+    """Each field of a graph file replaced by each value: FrameGraphError, or a graph whose plan
+    verifies."""
+    from framegraph import load_graph
+    from .fuzz_inputs import _nodes
+    for _, _, path in list(_nodes(doc)):
+        for value in values:
+            try:
+                graph = load_graph(replaced(doc, path, value))
+                plan = json.loads(compile(graph, strategy=strategy, device=device).to_json())
+            except FrameGraphError:
+                continue
+            problems = [str(p) for p in verify_plan(plan)] + check_plan_against_graph(graph, plan)
+            assert problems == [], f"{path} = {value!r}:\n" + "\n".join(problems)
+
+
+def test_every_plan_field_replaced_is_reported_or_read():
+    from .graphs import chain
+    graph = chain(1).graph()
+    check_every_plan_field(graph, json.loads(compile(graph, strategy="split", device="discrete").to_json()),
+                           (None, [], "x", -1))
+
+
+def test_every_graph_field_replaced_is_refused_or_verified():
+    from .graphs import chain
+    check_every_graph_field(GRAPHS[0], (None, [], "x", 0, 2, True))
+
+
+@pytest.mark.slow_fuzz
+def test_slow_every_field():
+    values = (None, {}, [], "x", "", -1, 0, 1, 2, 7, True, 1.5, 2 ** 70, [0, 1], {"a": 1})
+    for doc, plan in PLANS:
+        from framegraph import load_graph
+        check_every_plan_field(load_graph(doc), plan, values)
+    for doc in GRAPHS:
+        check_every_graph_field(doc, values)

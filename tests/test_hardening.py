@@ -290,7 +290,11 @@ def test_verify_of_a_compiled_plan_is_still_a_verdict(tmp_path, capsys):
 def test_check_plan_survives_any_shape():
     for plan in (None, [], "plan", {"resources": 5}, {"resources": [5]}, {"passes": [{"name": []}]},
                  {"submits": [{"queue": "graphics", "commands": [{"op": "barrier", "dependency": []}]}]},
-                 {"queues": {"graphics": 7}}, {"resources": [{"name": "x", "imported": True, "final": {"layout": "VK_IMAGE_LAYOUT_GENERAL"}}]}):
+                 {"queues": {"graphics": 7}}, {"resources": [{"name": "x", "imported": True, "final": {"layout": "VK_IMAGE_LAYOUT_GENERAL"}}]},
+                 {"submits": None}, {"passes": [{"name": "p", "accesses": None}]},     # the campaign found these
+                 {"submits": [{"queue": "graphics", "commands": None}]},
+                 {"submits": [{"queue": "graphics", "commands": [{"op": "barrier", "dependency": {"images": None}}]}]},
+                 {"submits": [{"queue": "graphics", "commands": [{"op": "wait_events", "events": None}]}]}):
         assert all(p.kind == "format" for p in check_plan(plan))
         assert check_plan(plan)
 

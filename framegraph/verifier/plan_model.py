@@ -178,9 +178,9 @@ class _Shape:
         self.report.add("format", pass_name, resource if isinstance(resource, str) else "", f"{path}: {detail}")
 
     # -------------------------------------------------------- primitives (each returns whether it is fine)
-    def type(self, v, types, what: str, path: str, ctx: dict, optional=True) -> bool:
+    def type(self, v, types, what: str, path: str, ctx: dict, optional=True, nullable=True) -> bool:
         if v is _MISSING or v is None:
-            if optional:
+            if optional and (nullable or v is _MISSING):
                 return False
             self.bad(path, f"missing (want {what})", **ctx)
             return False
@@ -190,8 +190,8 @@ class _Shape:
             return False
         return True
 
-    def int(self, v, path, ctx, lo=0, hi=MAX_VALUE, optional=True) -> None:
-        if self.type(v, int, "an integer", path, ctx, optional) and not lo <= v <= hi:
+    def int(self, v, path, ctx, lo=0, hi=MAX_VALUE, optional=True, nullable=True) -> None:
+        if self.type(v, int, "an integer", path, ctx, optional, nullable) and not lo <= v <= hi:
             self.bad(path, f"{v} is out of range [{lo}, {hi}]", **ctx)
 
     def str(self, v, path, ctx, optional=True, choices=None) -> None:
@@ -201,8 +201,9 @@ class _Shape:
     def bool(self, v, path, ctx) -> None:
         self.type(v, bool, "true or false", path, ctx)
 
-    def list(self, v, path, ctx) -> list:
-        return v if self.type(v, list, "a list", path, ctx) else []
+    def list(self, v, path, ctx, nullable=True) -> list:
+        """`nullable=False`: the simulator reads it with a default for a missing key, not for null."""
+        return v if self.type(v, list, "a list", path, ctx, nullable=nullable) else []
 
     def dict(self, v, path, ctx, optional=True) -> dict:
         return v if self.type(v, dict, "an object", path, ctx, optional) else {}
@@ -237,14 +238,14 @@ class _Shape:
         queues = self.dict(plan.get("queues"), "queues", {})
         for name, q in queues.items():
             q = self.dict(q, f"queues.{name}", {})
-            self.int(q.get("family"), f"queues.{name}.family", {})
+            self.int(q.get("family", _MISSING), f"queues.{name}.family", {}, nullable=False)
             self.int(q.get("index"), f"queues.{name}.index", {})
-        for i, name in enumerate(self.list(plan.get("culled"), "culled", {})):
+        for i, name in enumerate(self.list(plan.get("culled", _MISSING), "culled", {}, nullable=False)):
             self.str(name, f"culled[{i}]", {}, optional=False)
-        resources = self.names([self.resource(r, i) for i, r in enumerate(self.list(plan.get("resources"), "resources", {}))],
+        resources = self.names([self.resource(r, i) for i, r in enumerate(self.list(plan.get("resources", _MISSING), "resources", {}, nullable=False))],
                                "resources")
-        self.names([self.pass_(p, i) for i, p in enumerate(self.list(plan.get("passes"), "passes", {}))], "passes")
-        submits = self.list(plan.get("submits"), "submits", {})
+        self.names([self.pass_(p, i) for i, p in enumerate(self.list(plan.get("passes", _MISSING), "passes", {}, nullable=False))], "passes")
+        submits = self.list(plan.get("submits", _MISSING), "submits", {}, nullable=False)
         for i, s in enumerate(submits):
             self.submit(s, f"submits[{i}]")
         if any(isinstance(r, dict) and r.get("imported") and r.get("final") for r in resources) and not (
@@ -291,7 +292,7 @@ class _Shape:
         self.str(name, f"{path}.name", {}, optional=False)
         ctx = {"pass_name": name if isinstance(name, str) else None}
         self.str(d.get("queue"), f"{path}.queue", ctx)
-        for j, a in enumerate(self.list(d.get("accesses"), f"{path}.accesses", ctx)):
+        for j, a in enumerate(self.list(d.get("accesses", _MISSING), f"{path}.accesses", ctx, nullable=False)):
             apath = f"{path}.accesses[{j}]"
             a = self.dict(a, apath, ctx, optional=False)
             res = a.get("resource", _MISSING)
@@ -324,7 +325,7 @@ class _Shape:
             self.stages(signal, "stages", f"{path}.signal", {})
         for i, name in enumerate(self.list(d.get("present"), f"{path}.present", {})):
             self.str(name, f"{path}.present[{i}]", {}, optional=False)
-        commands = self.list(d.get("commands"), f"{path}.commands", {})
+        commands = self.list(d.get("commands", _MISSING), f"{path}.commands", {}, nullable=False)
         upcoming = None
         for i in range(len(commands) - 1, -1, -1):     # a command serves the next pass: name it
             c = commands[i]
@@ -345,7 +346,7 @@ class _Shape:
         if op == "reset_event":
             self.stages(c, "stages", path, ctx)
         if op == "wait_events":
-            for i, e in enumerate(self.list(c.get("events"), f"{path}.events", ctx)):
+            for i, e in enumerate(self.list(c.get("events", _MISSING), f"{path}.events", ctx, nullable=False)):
                 self.str(e, f"{path}.events[{i}]", ctx, optional=False)
             for i, dep in enumerate(self.list(c.get("dependencies"), f"{path}.dependencies", ctx)):
                 self.dependency(dep, f"{path}.dependencies[{i}]", ctx)
@@ -357,7 +358,7 @@ class _Shape:
     def dependency(self, dep, path: str, ctx: dict) -> None:
         dep = self.dict(dep, path, ctx)
         for kind in ("memory", "buffers", "images"):
-            for i, b in enumerate(self.list(dep.get(kind), f"{path}.{kind}", ctx)):
+            for i, b in enumerate(self.list(dep.get(kind, _MISSING), f"{path}.{kind}", ctx, nullable=False)):
                 bpath = f"{path}.{kind}[{i}]"
                 b = self.dict(b, bpath, ctx, optional=False)
                 bctx = ctx
