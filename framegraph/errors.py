@@ -41,7 +41,7 @@ def expect_int(value, field: str, lo: int, hi: int, **where) -> int:
     """`value` as a plain int in [lo, hi]. Integral types (numpy ints) pass; bools, floats (NaN and
     infinities included) and numeric strings do not: a count is never a guess."""
     if _is_bool(value) or not hasattr(type(value), "__index__"):
-        raise FrameGraphError(f"must be an integer, got {_show(value)}", field=field, **where)
+        raise FrameGraphError(f"must be an integer, got {show_value(value)}", field=field, **where)
     value = value.__index__()
     if not lo <= value <= hi:
         raise FrameGraphError(f"{value} is out of range [{lo}, {hi}]", field=field, **where)
@@ -51,21 +51,15 @@ def expect_int(value, field: str, lo: int, hi: int, **where) -> int:
 def expect_bool(value, field: str, **where) -> bool:
     """Only true and false: `"false"` or `0` would otherwise read as a truth value."""
     if not _is_bool(value):
-        raise FrameGraphError(f"must be true or false, got {_show(value)}", field=field, **where)
+        raise FrameGraphError(f"must be true or false, got {show_value(value)}", field=field, **where)
     return bool(value)
-
-
-def expect_str(value, field: str, **where) -> str:
-    if not isinstance(value, str):
-        raise FrameGraphError(f"must be a string, got {_show(value)}", field=field, **where)
-    return value
 
 
 def name_problem(value) -> str | None:
     """Why `value` cannot name a graph, pass or resource (None if it can). Names reach debug labels
     and messages: printable UTF-8 text of 1 to MAX_NAME_LENGTH characters."""
     if not isinstance(value, str):
-        return f"must be a string, got {_show(value)}"
+        return f"must be a string, got {show_value(value)}"
     if not 1 <= len(value) <= MAX_NAME_LENGTH:
         return f"must be 1 to {MAX_NAME_LENGTH} characters, got {len(value)}"
     if not value.isprintable() and any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
@@ -80,7 +74,7 @@ def expect_name(value, field: str = "name", **where) -> str:
     return value
 
 
-def _show(value) -> str:
+def show_value(value) -> str:
     """A value for a message: its repr, cut short (a fuzzed input may be megabytes)."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

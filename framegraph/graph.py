@@ -10,11 +10,11 @@ what Vulkan could not create, and `reads()`/`writes()` raise before they record 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .access import ACCESS_TABLE, AccessInfo, lookup
-from .errors import FrameGraphError, _show, expect_bool, expect_int, expect_name
+from .errors import FrameGraphError, show_value, expect_bool, expect_int, expect_name
 from .vk import Format, Stage
 
 QUEUES = ("graphics", "compute", "transfer")
@@ -48,9 +48,9 @@ def _format(value) -> Format:
         try:
             fmt = Format.parse(value)
         except ValueError:
-            raise FrameGraphError(f"unknown or unsupported format {_show(value)}", field="format") from None
+            raise FrameGraphError(f"unknown or unsupported format {show_value(value)}", field="format") from None
     else:
-        raise FrameGraphError(f"must be a format name such as 'VK_FORMAT_R8G8B8A8_UNORM', got {_show(value)}",
+        raise FrameGraphError(f"must be a format name such as 'VK_FORMAT_R8G8B8A8_UNORM', got {show_value(value)}",
                               field="format")
     if fmt == Format.UNDEFINED:
         raise FrameGraphError("VK_FORMAT_UNDEFINED is not a format an image can have", field="format")
@@ -60,7 +60,7 @@ def _format(value) -> Format:
 def _extent(value) -> tuple[int, int, int]:
     """1 to 3 positive sizes; missing height and depth are 1 (a 1D or 2D image)."""
     if isinstance(value, (str, bytes, dict, set)) or not hasattr(value, "__len__") or not 1 <= len(value) <= 3:
-        raise FrameGraphError(f"must be [width, height, depth]: 1 to 3 positive integers, got {_show(value)}",
+        raise FrameGraphError(f"must be [width, height, depth]: 1 to 3 positive integers, got {show_value(value)}",
                               field="extent")
     limits = (MAX_EXTENT, MAX_EXTENT, MAX_DEPTH)
     ext = [expect_int(v, "extent", 1, limit) for v, limit in zip(value, limits)]
@@ -139,11 +139,11 @@ class ResourceDecl:
         expect_name(self.name)
         where = {"resource": self.name}
         if not isinstance(self.desc, (ImageDesc, BufferDesc)):
-            raise FrameGraphError(f"needs an ImageDesc or a BufferDesc, got {_show(self.desc)}", field="desc", **where)
+            raise FrameGraphError(f"needs an ImageDesc or a BufferDesc, got {show_value(self.desc)}", field="desc", **where)
         for flag in ("imported", "swapchain", "history"):
             expect_bool(getattr(self, flag), flag, **where)
         if self.sharing not in SHARING_MODES:
-            raise FrameGraphError(f"must be one of {list(SHARING_MODES)}, got {_show(self.sharing)}", field="sharing",
+            raise FrameGraphError(f"must be one of {list(SHARING_MODES)}, got {show_value(self.sharing)}", field="sharing",
                                   **where)
         is_image = isinstance(self.desc, ImageDesc)
         if self.swapchain and not is_image:
@@ -171,7 +171,7 @@ class ResourceDecl:
         where = {"resource": self.name, "field": key}
         name = getattr(self, key)
         if not isinstance(name, str):
-            raise FrameGraphError(f"must be an access name, got {_show(name)}", **where)
+            raise FrameGraphError(f"must be an access name, got {show_value(name)}", **where)
         if name.strip().lower() == "undefined":
             if not allow_undefined:
                 raise FrameGraphError("cannot be 'undefined' (the frame must leave the resource in a defined "
@@ -226,7 +226,7 @@ class Handle:
 
 def _lookup(name, field: str, **where) -> AccessInfo:
     if not isinstance(name, str):
-        raise FrameGraphError(f"must be an access name, got {_show(name)}", field=field, **where)
+        raise FrameGraphError(f"must be an access name, got {show_value(name)}", field=field, **where)
     try:
         return lookup(name)
     except FrameGraphError as e:
@@ -251,7 +251,7 @@ def _span(value, field: str, total: int, unit: str, **where) -> tuple[int, int] 
         if _is_index(value):
             value = (value, 1)
         else:
-            raise FrameGraphError(f"must be [base, count] integers, got {_show(value)}", field=field, **where)
+            raise FrameGraphError(f"must be [base, count] integers, got {show_value(value)}", field=field, **where)
     base = expect_int(value[0], field, 0, total - 1, **where)
     count = expect_int(value[1], field, 1, total, **where)
     if base + count > total:
@@ -315,7 +315,7 @@ def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=No
 def check_pass_header(name, queue) -> None:
     expect_name(name)
     if not isinstance(queue, str) or queue not in QUEUES:
-        raise FrameGraphError(f"unknown queue {_show(queue)} (use one of {list(QUEUES)})", pass_name=name,
+        raise FrameGraphError(f"unknown queue {show_value(queue)} (use one of {list(QUEUES)})", pass_name=name,
                               field="queue")
 
 
@@ -342,7 +342,7 @@ class PassBuilder:
     def _check(self, handle: Handle) -> int:
         """The version `handle`'s resource had when this pass first touched it (checks only)."""
         if not isinstance(handle, Handle) or not isinstance(handle.name, str):
-            raise FrameGraphError(f"expected a Handle, got {_show(handle)}", pass_name=self.name)
+            raise FrameGraphError(f"expected a Handle, got {show_value(handle)}", pass_name=self.name)
         current = self._graph._versions.get(handle.name)
         if current is None:
             raise FrameGraphError("unknown resource", pass_name=self.name, resource=str(handle.name))
@@ -388,7 +388,7 @@ class PassBuilder:
     def execute(self, callback: Callable) -> "PassBuilder":
         """The callback records the pass's commands later, given a backend context."""
         if not callable(callback):
-            raise FrameGraphError(f"execute() takes a callable, got {_show(callback)}", pass_name=self.name)
+            raise FrameGraphError(f"execute() takes a callable, got {show_value(callback)}", pass_name=self.name)
         self._graph.callbacks[self.name] = callback
         return self
 
@@ -489,7 +489,7 @@ class FrameGraph:
     def output(self, handle: Handle) -> None:
         """Mark a resource whose final contents the frame exists to produce."""
         if not isinstance(handle, Handle) or not isinstance(handle.name, str):
-            raise FrameGraphError(f"output() takes a Handle, got {_show(handle)}")
+            raise FrameGraphError(f"output() takes a Handle, got {show_value(handle)}")
         if handle.name not in self._resources:
             raise FrameGraphError("unknown output resource", resource=str(handle.name))
         if handle.name not in self._outputs:

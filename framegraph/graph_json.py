@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from .errors import FrameGraphError, _show, expect_bool, expect_name
+from .errors import FrameGraphError, show_value, expect_bool, expect_name
 from .graph import (AccessDecl, BufferDesc, Graph, ImageDesc, PassDecl, ResourceDecl, check_access,
                     check_pass_header)
 
@@ -93,7 +93,7 @@ def read_json_file(path, what: str):
     """A JSON file's value; a missing file, a directory, non-UTF-8 bytes or bad JSON raise
     FrameGraphError. Only paths: an int would be taken by open() as a file descriptor."""
     if not isinstance(path, (str, os.PathLike)):
-        raise FrameGraphError(f"{what}: expected a file path, got {_show(path)}")
+        raise FrameGraphError(f"{what}: expected a file path, got {show_value(path)}")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
@@ -112,7 +112,7 @@ def _no_duplicate_keys(pairs: list) -> dict:
         seen = set()
         dup = next(k for k, _ in pairs if k in seen or seen.add(k))
         owner = d.get("name")
-        named = f" of the object named {_show(owner)}" if isinstance(owner, str) else ""
+        named = f" of the object named {show_value(owner)}" if isinstance(owner, str) else ""
         raise FrameGraphError(f"key {dup!r} given twice{named}")
     return d
 
@@ -135,7 +135,7 @@ def graph_from_dict(d) -> Graph:
     if not isinstance(d, dict):
         raise FrameGraphError(f"graph JSON must be an object, got {type(d).__name__}")
     if d.get("format") != FORMAT:
-        raise FrameGraphError(f"unsupported graph format {_show(d.get('format'))} (want {FORMAT!r})")
+        raise FrameGraphError(f"unsupported graph format {show_value(d.get('format'))} (want {FORMAT!r})")
     _known_keys(d, _TOP_KEYS, "the graph")
     name = expect_name(d.get("name", "frame"), "name")
     resources: dict[str, ResourceDecl] = {}
@@ -165,7 +165,7 @@ def graph_from_dict(d) -> Graph:
 def _list(d: dict, key: str, **where) -> list:
     value = d.get(key, [])
     if not isinstance(value, list):
-        raise FrameGraphError(f"must be a list, got {_show(value)}", field=key, **where)
+        raise FrameGraphError(f"must be a list, got {show_value(value)}", field=key, **where)
     return value
 
 
@@ -185,14 +185,14 @@ def _required(d: dict, key: str, **where):
 
 def _resource(d, index: int) -> ResourceDecl:
     if not isinstance(d, dict):
-        raise FrameGraphError(f"must be an object, got {_show(d)}", field=f"resources[{index}]")
+        raise FrameGraphError(f"must be an object, got {show_value(d)}", field=f"resources[{index}]")
     if "name" not in d:
         _missing(f"resources[{index}].name")
     name = expect_name(d["name"], f"resources[{index}].name")
     where = {"resource": name}
     kind = _required(d, "kind", **where)
     if kind not in ("image", "buffer"):
-        raise FrameGraphError(f"unknown kind {_show(kind)} (image or buffer)", field="kind", **where)
+        raise FrameGraphError(f"unknown kind {show_value(kind)} (image or buffer)", field="kind", **where)
     _known_keys(d, _IMAGE_KEYS if kind == "image" else _BUFFER_KEYS, f"an {kind} resource", **where)
     try:
         if kind == "image":
@@ -218,7 +218,7 @@ def _missing(field: str):
 
 def _pass(d, index: int, resources: dict[str, ResourceDecl]) -> PassDecl:
     if not isinstance(d, dict):
-        raise FrameGraphError(f"must be an object, got {_show(d)}", field=f"passes[{index}]")
+        raise FrameGraphError(f"must be an object, got {show_value(d)}", field=f"passes[{index}]")
     if "name" not in d:
         _missing(f"passes[{index}].name")
     name = expect_name(d["name"], f"passes[{index}].name")
@@ -228,7 +228,7 @@ def _pass(d, index: int, resources: dict[str, ResourceDecl]) -> PassDecl:
     accesses = []
     for i, a in enumerate(_list(d, "accesses", pass_name=name)):
         if not isinstance(a, dict):
-            raise FrameGraphError(f"must be an object, got {_show(a)}", pass_name=name, field=f"accesses[{i}]")
+            raise FrameGraphError(f"must be an object, got {show_value(a)}", pass_name=name, field=f"accesses[{i}]")
         res = expect_name(_required(a, "resource", pass_name=name), f"accesses[{i}].resource", pass_name=name)
         where = {"pass_name": name, "resource": res}
         _known_keys(a, _ACCESS_KEYS, "an access", **where)
@@ -239,7 +239,7 @@ def _pass(d, index: int, resources: dict[str, ResourceDecl]) -> PassDecl:
         for key in ("mips", "layers", "range"):
             value = a.get(key)
             if value is not None and not isinstance(value, (list, tuple)):
-                raise FrameGraphError(f"must be [base, count] integers, got {_show(value)}", field=key, **where)
+                raise FrameGraphError(f"must be [base, count] integers, got {show_value(value)}", field=key, **where)
             spans[key] = value
         info, mips, layers, range_, discard = check_access(decl, _required(a, "access", **where),
                                                            discard=a.get("discard", False), pass_name=name, queue=queue,

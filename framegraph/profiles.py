@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from .errors import FrameGraphError, _show, expect_int, expect_name
+from .errors import FrameGraphError, show_value, expect_int, expect_name
 
 QUEUE_NAMES = ("graphics", "compute", "transfer")
 MAX_ALIGNMENT = 1 << 30
@@ -35,10 +35,10 @@ class DeviceProfile:
     def __post_init__(self):
         expect_name(self.name, "name")
         if not isinstance(self.queues, Mapping):
-            raise FrameGraphError(f"must map logical queues to QueueSlots, got {_show(self.queues)}", field="queues")
+            raise FrameGraphError(f"must map logical queues to QueueSlots, got {show_value(self.queues)}", field="queues")
         for k, v in self.queues.items():
             if k not in QUEUE_NAMES or not isinstance(v, QueueSlot):
-                raise FrameGraphError(f"maps {_show(k)} to {_show(v)} (want one of {list(QUEUE_NAMES)} -> QueueSlot)",
+                raise FrameGraphError(f"maps {show_value(k)} to {show_value(v)} (want one of {list(QUEUE_NAMES)} -> QueueSlot)",
                                       field="queues")
         if "graphics" not in self.queues:
             raise FrameGraphError("device profile must map the 'graphics' queue", field="queues")
@@ -84,19 +84,19 @@ BUILTIN = {"lavapipe": LAVAPIPE, "discrete": DISCRETE}
 def profile_from_dict(d) -> DeviceProfile:
     """A profile from its JSON form (`DeviceProfile.to_dict()`), every field checked."""
     if not isinstance(d, Mapping):
-        raise FrameGraphError(f"device profile must be an object, got {_show(d)}")
+        raise FrameGraphError(f"device profile must be an object, got {show_value(d)}")
     known = {"name", "queues", "buffer_image_granularity", "buffer_alignment", "image_alignment"}
     unknown = sorted(map(str, d.keys() - known))
     if unknown:
         raise FrameGraphError(f"device profile: unknown fields {unknown} (known: {sorted(known)})")
     queues = d.get("queues")
     if not isinstance(queues, Mapping):
-        raise FrameGraphError(f"device profile: 'queues' must map queue names to {{\"family\": N}}, got {_show(queues)}")
+        raise FrameGraphError(f"device profile: 'queues' must map queue names to {{\"family\": N}}, got {show_value(queues)}")
     try:
         slots = {}
         for k, v in queues.items():
             if not isinstance(v, Mapping) or "family" not in v or v.keys() - {"family", "index"}:
-                raise FrameGraphError(f"must be {{\"family\": N, \"index\": I}}, got {_show(v)}", field=f"queues.{k}")
+                raise FrameGraphError(f"must be {{\"family\": N, \"index\": I}}, got {show_value(v)}", field=f"queues.{k}")
             slots[k] = QueueSlot(family=v["family"], index=v.get("index", 0))
         return DeviceProfile(name=d.get("name", "custom"), queues=slots,
                              buffer_image_granularity=d.get("buffer_image_granularity", 1),
@@ -123,4 +123,4 @@ def resolve_profile(device) -> DeviceProfile:
             raise FrameGraphError(f"{e} (a device is {' or '.join(BUILTIN)}, a profile JSON file, a dict or a "
                                   "DeviceProfile)") from None
     raise FrameGraphError(f"device= takes a DeviceProfile, a built-in name ({', '.join(BUILTIN)}), a profile "
-                          f"JSON path or a dict, got {_show(device)}")
+                          f"JSON path or a dict, got {show_value(device)}")
