@@ -111,6 +111,15 @@ def _memoize_host_access() -> None:
     resources._host_accessed = host_accessed
 
 
+def describe(ctx) -> dict:
+    """The device and driver, as results pages name them."""
+    from framegraph.backends.vulkan.device import driver_version_string, version_string
+
+    p = ctx.physical
+    return {"name": p.name, "driver": driver_version_string(p.vendor_id, p.driver_version),
+            "api": version_string(p.api_version)}
+
+
 def one_queue_profile(ctx):
     """This device's profile with every logical queue on the graphics queue."""
     import dataclasses
@@ -227,9 +236,16 @@ def main(argv=None) -> int:
     parser.add_argument("--what-if-host-memo", action="store_true",
                         help="measure as if ResourceCache.resolve looked up each buffer's host access once per "
                              "plan (patches resources._host_accessed in this process only; rows are what-ifs)")
+    parser.add_argument("--markdown", metavar="DETAILS_JSON",
+                        help="only print the results page for a frame_cpu-*-details.json")
     parser.add_argument("--soak", type=int, metavar="FRAMES",
                         help="only the soak: FRAMES frames with replay on; writes DIR/frame_cpu-soak[-TAG].json")
     args = parser.parse_args(argv)
+    if args.markdown:
+        import json
+        details = json.loads(Path(args.markdown).read_text())
+        print(markdown(details, f"frame_cpu: {Path(args.markdown).name}"), end="")
+        return 0
     if args.tiny and "VK_DRIVER_FILES" not in os.environ and os.path.exists(LAVAPIPE_ICD):
         os.environ["VK_DRIVER_FILES"] = LAVAPIPE_ICD
     frames_n = args.frames or (40 if args.tiny else 200)
@@ -240,7 +256,7 @@ def main(argv=None) -> int:
 
     if args.soak:
         with VulkanContext(app_name="frame_cpu-soak", validation=args.validation == "on") as ctx:
-            result = {"environment": bench.environment({"name": ctx.device_name}), "validation": args.validation,
+            result = {"environment": bench.environment(describe(ctx)), "validation": args.validation,
                       **soak(ctx, args.soak)}
             result["validation_messages"] = [str(m) for m in ctx.messages.drain()][:20]
         path = bench.write_json(Path(args.out) / f"frame_cpu-soak{'-' + args.tag if args.tag else ''}.json", result)
@@ -252,7 +268,7 @@ def main(argv=None) -> int:
     rows = []
     started = time.perf_counter()
     with VulkanContext(app_name="frame_cpu", validation=args.validation == "on") as ctx:
-        device = {"name": ctx.device_name, "driver": getattr(ctx, "driver_info", None)}
+        device = describe(ctx)
         for name, (build, size, params, _) in frames(args.tiny).items():
             if name not in args.workloads:
                 continue
@@ -282,6 +298,44 @@ def main(argv=None) -> int:
     print(table(rows))
     print(f"wrote {out / (stem + '.json')}")
     return 1 if messages else 0
+
+
+def markdown(details: dict, title: str) -> str:
+    """A results page: device, driver, settings, the table, and the ratios the issue's goals name."""
+    env, rows = details["environment"], details["rows"]
+    by = {(r["workload"], r["mode"]): r for r in rows}
+    device = env.get("device") or {}
+    lines = [f"# {title}", "",
+             f"Device: {device.get('name')}; driver: {device.get('driver') or details.get('driver', '?')}; "
+             f"commit {env.get('git_commit')}; Python {env.get('python')}; validation {details['validation']}; "
+             f"{details['frames']} timed frames per mode (the 1,000-pass sweep a quarter), modes in rotation frame "
+             f"by frame, one frame in flight; CPU = process CPU ms spent in the frame's call (median), GPU = span "
+             f"of the frame's command buffers from timestamps (median)."
+             + (f" What-if: {details['what_if']}." if details.get("what_if") else ""), "", table(rows), ""]
+
+    def ratio(w, a, b, key="cpu_ms"):
+        x, y = by.get((w, a)), by.get((w, b))
+        return None if not x or not y or not y[key] else x[key] / y[key]
+    goals = []
+    for w in ("chain", "streams", "deferred"):
+        for mode in ("replay", "replay_declared_once"):
+            r = ratio(w, mode, "record")
+            if r is not None:
+                goals.append(f"- {w}: {mode} / record CPU = {r:.2f}x (goal <= 0.2x on lavapipe --tiny)")
+    r = ratio("chain", "record", "hand_written")
+    if r is not None:
+        goals.append(f"- chain: record / hand_written CPU = {r:.2f}x (goal <= 1.5x)")
+    for w in ("chain", "streams", "deferred"):
+        for mode in ("replay", "replay_declared_once"):
+            x = by.get((w, mode))
+            if x and x["gpu_ms"]:
+                goals.append(f"- {w}: {mode} CPU {x['cpu_ms']:.3f} ms vs GPU {x['gpu_ms']:.3f} ms "
+                             f"({'below' if x['cpu_ms'] < x['gpu_ms'] else 'ABOVE'}; goal on the H200: below)")
+    for w, mode in (("chain", "record"), ("deferred", "record_one_queue"), ("deferred", "record")):
+        r = ratio(w, mode, "hand_written", "gpu_ms")
+        if r is not None:
+            goals.append(f"- {w}: GPU {mode} / hand_written = {r:.3f}x (goal <= 1.00x)")
+    return "\n".join(lines + ["Against the goals of issue 18:", ""] + goals) + "\n"
 
 
 def table(rows) -> str:
