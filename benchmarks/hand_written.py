@@ -161,6 +161,13 @@ class HandFrame:
         vk.vkQueueSubmit2(self.queue, 1, [self.submit_info], self.fence)
         self.pending = True
 
+    def record_only(self) -> None:
+        """Record the frame's commands without submitting (threaded-recording measurements)."""
+        vk.vkResetCommandPool(self.ctx.device, self.pool, 0)
+        vk.vkBeginCommandBuffer(self.cmd, self.begin)
+        self.record(self.cmd)
+        vk.vkEndCommandBuffer(self.cmd)
+
     def wait(self):
         if not self.pending:
             return
