@@ -64,8 +64,18 @@ def everything_graph() -> FrameGraph:
     return fg
 
 
-def sample_graphs() -> list[dict]:
-    return [json.loads(dump_graph(fg.graph())) for fg in (chain(2), deferred_like(), everything_graph())]
+def sample_graphs(samples: bool = True) -> list[dict]:
+    """The test graphs, and (with `samples`) the shadow-map and deferred samples' graphs at a small
+    size, where they build without a device."""
+    fgs = [chain(2), deferred_like(), everything_graph()]
+    if samples:
+        import importlib
+        for name in ("shadow_map", "deferred"):
+            try:   # the samples' own tests cover them; here they are only more inputs
+                fgs.append(importlib.import_module(f"samples.{name}").build_graph(width=64, height=48))
+            except Exception:  # noqa: BLE001
+                pass
+    return [json.loads(dump_graph(fg.graph())) for fg in fgs]
 
 
 def sample_plans(graphs: list[dict]) -> list[tuple[dict, dict]]:
