@@ -194,6 +194,13 @@ class Program:
                 self.groups.append((s.queue_handle, i, 1))
         self.present_queue = next((s.queue_handle for s in self.submits if s.submit.present), None)
         self.acquire_waits = [(s, k) for s in self.submits for k in s.acquire_slots]
+        # Every resource a pass uses, barrier or not: a new handle for any of them must clear `memo`
+        # (descriptor writes are memoized by binding names, see PassContext.bind).
+        for p in plan.passes:
+            for a in p.accesses:
+                if a.resource not in self.bound:
+                    self.bound[a.resource] = resolved[a.resource].handle
+                    self.patches.setdefault(a.resource, [])
 
     # -- building ------------------------------------------------------------------------
     def dependency(self, dep, resolved):
@@ -242,14 +249,16 @@ class Program:
     def rebind(self, resolved: dict) -> int:
         """Point the structs at this frame's resources; returns how many fields changed."""
         changed = 0
+        moved = False
         for name, old in self.bound.items():
             handle = resolved[name].handle
             if handle != old:
+                moved = True
                 for array, i, attr in self.patches[name]:
                     setattr(array[i], attr, handle)
                     changed += 1
                 self.bound[name] = handle
-        if changed or self.generation != _resources.generation():
+        if moved or self.generation != _resources.generation():
             # Memo entries are keyed by handle values; once objects were destroyed a value may name
             # a new object, so start again.
             self.memo.clear()

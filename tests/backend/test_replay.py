@@ -194,3 +194,39 @@ def test_replay_soak_keeps_objects_and_memory_flat(vk_context, frames):
     assert result["live_objects_flat"], (result["live_objects_start"], result["live_objects_end"])
     assert result["image_stable"] and result["recorded_last_frame"] == 0
     assert result["rss_trimmed_drift_bytes"] < 8 << 20, result["samples"]
+
+
+def test_a_new_import_behind_the_same_name_is_bound(vk_context):
+    """A pass reads an imported buffer that needs no barrier (its state never changes); each frame
+    imports a different buffer under the same name. Descriptor writes memoized by binding name must
+    follow the handle, with replay off and on."""
+    from framegraph.backends.vulkan.memory import HOST_UPLOAD
+
+    for replay in (False, "all"):
+        with Renderer(vk_context, OffscreenTarget(4, 4), replay=replay, frames_in_flight=1) as renderer:
+            usage = vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT
+            sources = []
+            for value in (0.25, 0.75):
+                buf = renderer.allocator.buffer(name=f"src{value}", size=16 * 4, usage=usage, memory=HOST_UPLOAD)
+                buf.mapped[:] = np.full(16, value, np.float32).tobytes()
+                sources.append(buf)
+            seen = []
+            for frame_index in range(4):
+                source = sources[frame_index % 2]
+
+                def build(fg, frame, source=source):
+                    src = fg.import_buffer("src", size=64, initial="compute_shader_read_storage",
+                                           final="compute_shader_read_storage", external=source)
+                    with fg.add_pass("show") as p:
+                        p.reads(src, "compute_shader_read_storage")
+                        out = p.writes(frame.output, "compute_shader_write_storage", discard=True)
+                        p.execute(lambda ctx: ctx.dispatch_threads(
+                            4, 4, pipeline=ctx.compute_pipeline("bench_resolve_buffer.comp"),
+                            bindings={0: "src", 1: frame.output.name}, push=struct.pack("I", 4)))
+                    return out
+                renderer.render(build)
+                seen.append(int(renderer.target.read()[0, 0, 0]))
+            assert seen[0] != seen[1] and seen[0] == seen[2] and seen[1] == seen[3], (replay, seen)
+            renderer.wait()
+            for buf in sources:
+                renderer.allocator.free(buf)
