@@ -815,3 +815,50 @@ def test_a_queue_sharing_the_graphics_family_may_name_any_stage():
     plan = Plan(graphics=0, compute=0).buffer("b")
     plan.submit("compute").barrier(bb("b", "FRAGMENT_SHADER", "", CS, SREAD)).run("sim", buf("b", CS, SREAD))
     assert not [p for p in verify_plan(plan.build()) if p.kind == "queue"]
+
+
+# ---------------------------------------------------------------------------- spec rules of issue 15
+HOSTW = {"stages": S("HOST"), "access": A("HOST_WRITE")}
+DSR, DSW, DATT = "DEPTH_STENCIL_ATTACHMENT_READ", "DEPTH_STENCIL_ATTACHMENT_WRITE", "DEPTH_ATTACHMENT_OPTIMAL"
+
+
+def test_host_writes_before_the_submission_need_no_barrier():
+    # Host write ordering guarantee: submitting orders earlier host writes before, and makes them
+    # visible to, every command of the submission.
+    plan = (Plan().buffer("up", imported=True, initial=HOSTW).submit()
+            .run("draw", buf("up", VS, "UNIFORM_READ")))
+    assert_clean(plan)
+
+
+def test_device_writes_before_the_frame_still_need_a_barrier():
+    plan = (Plan().buffer("b", imported=True, initial={"stages": S(CS), "access": A(SWRITE)}).submit()
+            .run("draw", buf("b", VS, "UNIFORM_READ")))
+    assert_finds(plan, "RAW", "draw", "b")
+
+
+def depth_reuse(src, dst, discard=True, old=UNDEF):
+    depth = f"{EARLY}|{LATE}"
+    return (Plan().image("d").submit()
+            .barrier(ib("d", "", "", EARLY, f"{DSR}|{DSW}", UNDEF, DATT))
+            .run("z1", img("d", depth, f"{DSR}|{DSW}", DATT, discard=True))
+            .barrier(ib("d", src, DSW, dst, f"{DSR}|{DSW}", old, DATT))
+            .run("z2", img("d", depth, f"{DSR}|{DSW}", DATT, discard=discard)))
+
+
+def test_depth_reuse_from_undefined_late_to_early_is_clean():
+    # Khronos "depth re-use": the store ran at LATE_FRAGMENT_TESTS, the next load op (CLEAR) runs at
+    # EARLY_FRAGMENT_TESTS and the render pass orders its other depth accesses after it.
+    assert_clean(depth_reuse(LATE, EARLY))
+
+
+def test_depth_reuse_without_the_late_tests_in_the_source_is_reported():
+    assert_finds(depth_reuse(EARLY, EARLY), "WAW", "z2", "d")
+
+
+def test_depth_reuse_visible_only_to_early_tests_needs_a_discarding_load_op():
+    # With LOAD the pass reads the old depth at every test stage: EARLY alone does not make it visible.
+    assert_finds(depth_reuse(LATE, EARLY, discard=False, old=DATT), "RAW", "z2", "d")
+
+
+def test_depth_reuse_made_visible_only_to_late_tests_is_reported():
+    assert_finds(depth_reuse(LATE, LATE), "WAW", "z2", "d")

@@ -230,16 +230,20 @@ class SubmitBuilder:
         return True
 
     def _emit_releases(self, releases) -> None:
-        if self.waits_only:
-            for stream, _t in releases:
-                self.streams[stream].open.commands.append(None)   # only that the submit has work
-            return
-        by_stream: dict[str, list[Transition]] = {}
-        for stream, t in releases:
-            by_stream.setdefault(stream, []).append(t)
-        for stream, ts in by_stream.items():
-            self.streams[stream].open.commands.append(BarrierCmd(dependency=entries_dependency(self.rg, ts),
-                                                                 reasons=reasons_of(ts)))
+        by_stream: dict[str, list] = {}
+        for rel in releases:
+            by_stream.setdefault(rel.stream, []).append(rel)
+        for stream, rels in by_stream.items():
+            s = self.streams[stream]
+            # The family's other queues that used the resource first hand it to the releasing one.
+            after = tuple(c for rel in rels for c in rel.after)
+            if after:
+                self._add_waits(s, after)
+            if self.waits_only:
+                s.open.commands.append(None)   # only that the submit has work
+                continue
+            ts = [rel.transition for rel in rels]
+            s.open.commands.append(BarrierCmd(dependency=entries_dependency(self.rg, ts), reasons=reasons_of(ts)))
 
     def build(self) -> tuple[Submit, ...]:
         rg, tracked = self.rg, self.tracked

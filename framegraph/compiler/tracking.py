@@ -26,6 +26,9 @@ _ANYWHERE = int(Stage.TOP_OF_PIPE | Stage.BOTTOM_OF_PIPE | Stage.ALL_COMMANDS | 
 _SUPPORTED = {"compute": _ANYWHERE | int(Stage.COMPUTE_SHADER | Stage.DRAW_INDIRECT | Stage.CLEAR),
               "transfer": _ANYWHERE}
 _ALL_COMMANDS = int(Stage.ALL_COMMANDS)
+_HOST = int(Stage.HOST)
+_EARLY_TESTS, _LATE_TESTS = int(Stage.EARLY_FRAGMENT_TESTS), int(Stage.LATE_FRAGMENT_TESTS)
+_DEPTH_ATTACHMENT = frozenset((Layout.DEPTH_ATTACHMENT_OPTIMAL, Layout.DEPTH_STENCIL_ATTACHMENT_OPTIMAL))
 _UNDEFINED = Layout.UNDEFINED
 
 
@@ -66,7 +69,7 @@ class EntryKey(NamedTuple):
 
 class Entry:
     """What the units sharing one key accumulate within a pass."""
-    __slots__ = ("units", "reasons", "cross", "ownership", "last_pos")
+    __slots__ = ("units", "reasons", "cross", "ownership", "last_pos", "release_after")
 
     def __init__(self) -> None:
         self.units: list[int] = []
@@ -74,6 +77,8 @@ class Entry:
         self.cross: dict[str, int] = {}     # producing stream -> latest position waited for
         self.ownership = False
         self.last_pos = -1                  # latest same-stream access depended on
+        # acquire: other streams of the releasing family whose accesses the release must follow
+        self.release_after: dict[str, int] = {}
 
     def add(self, unit: int, reasons, cross: dict, ownership: bool, last_pos: int) -> None:
         self.units.append(unit)
@@ -117,13 +122,22 @@ class CrossDep:
 
 
 @dataclass(frozen=True, slots=True)
+class Release:
+    """An ownership release another stream records before this pass's acquire. The family's other
+    queues may have used the resource too: the releasing stream first waits for them."""
+    stream: str                       # the stream that records it
+    transition: Transition | None     # None when only the submit layout is wanted (waits only)
+    after: tuple[CrossDep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PassSync:
     position: int
     pass_index: int
     stream: str
     transitions: tuple[Transition, ...]
     cross: tuple[CrossDep, ...]
-    releases: tuple[tuple[str, Transition], ...]   # (stream that records it, release entry)
+    releases: tuple[Release, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +145,7 @@ class FinalSync:
     stream: str
     transitions: tuple[Transition, ...]
     cross: tuple[CrossDep, ...]
-    releases: tuple[tuple[str, Transition], ...]
+    releases: tuple[Release, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +285,14 @@ class Tracker:
             info = lookup(decl.initial)
             if res.is_image:
                 layout = layout_for_format(info.layout, decl.desc.format)
+            # Host writes made before the frame's submission need no barrier: submitting defines a
+            # memory dependency from them to every command of the submission and later ones (the
+            # spec's host write ordering guarantee), so there is nothing to wait for.
+            host_written = info.writes and int(info.stages) == _HOST
             for u in units:
-                u.layout, u.defined, u.unclaimed = layout, True, True
+                u.layout, u.defined, u.unclaimed = layout, True, not host_written
+                if host_written:
+                    continue
                 acc = _Acc(-1, None, int(info.stages), int(info.access), None)
                 if info.writes:
                     u.write = acc
@@ -319,6 +339,14 @@ class Tracker:
     def _unit(self, st: _Unit, u_index: int, x: _Access, out: dict) -> None:
         need = _Need()
         layout_change = x.layout is not None and st.layout != x.layout
+        # A depth attachment written again with discard (load op CLEAR/DONT_CARE): transition from
+        # UNDEFINED, after the earlier store (LATE_FRAGMENT_TESTS), before this load op
+        # (EARLY_FRAGMENT_TESTS), as in the Khronos "depth re-use" example. The driver may then skip
+        # preserving the contents, and the rest of the render pass is ordered after its load op.
+        reuse = (x.discard and x.writes and x.layout in _DEPTH_ATTACHMENT and st.layout == x.layout
+                 and st.write is not None and not layout_change)
+        if reuse:
+            layout_change = True
         self._hazards(st, x, need, layout_change)
         # Ownership: contents made on another family must be released there and acquired here.
         transfer_from = None
@@ -333,7 +361,12 @@ class Tracker:
         if transfer_from is not None:
             self._acquire_entry(st, u_index, x, need, old_layout, transfer_from, out)
         else:
-            self._barrier_entry(u_index, x, need, layout_change, old_layout, out)
+            dst_stages = x.stages
+            if reuse or (x.discard and x.layout in _DEPTH_ATTACHMENT and layout_change):
+                dst_stages = _EARLY_TESTS   # the load op; the render pass orders the rest after it
+                if need.src_stages & _LATE_TESTS:
+                    need.src_stages &= ~_EARLY_TESTS   # logically earlier: LATE covers it
+            self._barrier_entry(u_index, x, need, layout_change, old_layout, out, dst_stages)
         self._apply(st, x, need, layout_change, transfer_from)
 
     def _hazards(self, st: _Unit, x: _Access, need: _Need, layout_change: bool) -> None:
@@ -365,6 +398,12 @@ class Tracker:
         together, so their ranges match exactly; the key carries the release's source masks."""
         src_stream = _owner_stream(st)
         need.cross[src_stream] = max(need.cross.get(src_stream, -1), _last_pos(st, src_stream))
+        # Other queues of the releasing family that used it since: the release must follow them too.
+        after = {}
+        for acc in ([st.write] if st.write is not None else []) + st.reads:
+            if (acc.stream is not None and acc.stream != src_stream
+                    and self.family_of.get(acc.stream) == transfer_from and acc.pos > after.get(acc.stream, -2)):
+                after[acc.stream] = acc.pos
         key = EntryKey(ACQUIRE, x.resource, _stream_stages(st, src_stream), _stream_write_access(st, src_stream),
                        x.stages, x.access, old_layout, x.layout, transfer_from, x.family, src_stream)
         entry = out.get(key)
@@ -372,9 +411,13 @@ class Tracker:
             entry = out[key] = Entry()
         entry.add(u_index, need.reasons + [Reason(_last_name(st), x.name, x.res_name, "ownership")], need.cross,
                   True, -1)
+        for s, p in after.items():
+            if entry.release_after.get(s, -2) < p:
+                entry.release_after[s] = p
 
     @staticmethod
-    def _barrier_entry(u_index, x: _Access, need: _Need, layout_change: bool, old_layout, out) -> None:
+    def _barrier_entry(u_index, x: _Access, need: _Need, layout_change: bool, old_layout, out,
+                       dst_stages: int) -> None:
         src_stages = need.src_stages
         if need.cross and layout_change:
             src_stages |= x.stages   # chain the layout transition after the semaphore wait
@@ -382,7 +425,7 @@ class Tracker:
             # A pure WAR needs only an execution dependency; anything that makes memory
             # visible (or transitions a layout) names the consumer's access.
             dst_access = x.access if (need.on_write or layout_change) else 0
-            key = EntryKey(BARRIER, x.resource, src_stages, need.src_access, x.stages, dst_access,
+            key = EntryKey(BARRIER, x.resource, src_stages, need.src_access, dst_stages, dst_access,
                            old_layout if x.layout is not None else None, x.layout)
         elif need.cross:
             # Only a semaphore wait is needed; the key still records the consumer stages it must cover.
@@ -557,9 +600,14 @@ def semaphore_needs(synced: Synced) -> Tracked:
     placement. Fresh entries carry no semaphore need before hand-offs exist."""
     passes = []
     for pn in synced.passes:
-        rels = tuple((key.src_stream, None) for key in pn.entries if key.kind == ACQUIRE)
+        rels = tuple(Release(key.src_stream, None, _release_after(e)) for key, e in pn.entries.items()
+                     if key.kind == ACQUIRE)
         passes.append(PassSync(pn.position, pn.pass_index, pn.stream, (), _crosses(pn.entries, pn.stages), rels))
     return Tracked(tuple(passes), synced.finals, synced.first_use, synced.last_stream, synced.final_stream)
+
+
+def _release_after(e: Entry) -> tuple[CrossDep, ...]:
+    return tuple(CrossDep(s, p, Stage.ALL_COMMANDS, False) for s, p in e.release_after.items())
 
 
 def _crosses(entries: dict, fallback: int, stages: int | None = None) -> tuple[CrossDep, ...]:
@@ -602,9 +650,10 @@ def _collect(out: dict):
         if kind == ACQUIRE:
             # The acquire's source scope is empty; the release (recorded on the source stream)
             # carries the producer's masks. Same units, layouts and families in both.
-            rels.append((key.src_stream, Transition(key.resource, units, as_stage(ss), as_access(sa), Stage.NONE,
-                                                    Access.NONE, key.old_layout, key.new_layout, key.src_family,
-                                                    key.dst_family, RELEASE, reasons)))
+            rels.append(Release(key.src_stream, Transition(key.resource, units, as_stage(ss), as_access(sa), Stage.NONE,
+                                                           Access.NONE, key.old_layout, key.new_layout,
+                                                           key.src_family, key.dst_family, RELEASE, reasons),
+                                _release_after(e)))
             ss, sa = 0, 0
         transitions.append(Transition(key.resource, units, as_stage(ss), as_access(sa), as_stage(key.dst_stages),
                                       as_access(key.dst_access), key.old_layout, key.new_layout, key.src_family,

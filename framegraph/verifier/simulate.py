@@ -9,11 +9,13 @@ import numpy as np
 from .plan_model import Barrier, Resource, layout_of, strip_reasons
 from .problems import Problem, Reporter
 from .state import Clocks, IntervalMap, Op, SubState
-from .vocab import (unsupported_accesses, ALL_ACCESSES, NO_WORK, READS, STAGES, UNDEFINED, WRITES, XFER, access_names, bit_indices,
+from .vocab import (unsupported_accesses, ALL_ACCESSES, HOST, NO_WORK, STAGE_BIT, READS, STAGES, UNDEFINED, WRITES, XFER, access_names, bit_indices,
                     dst_scope, pairs, parse_access, parse_stages, short_layout, src_scope, stage_names,
                     write_groups)
 
 FORMAT = "framegraph-plan/1"
+DEPTH_ATTACHMENT_LAYOUTS = ("VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL", "VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL")
+EARLY_TESTS = STAGE_BIT["EARLY_FRAGMENT_TESTS"]
 XFER_INDEX = XFER.bit_length() - 1
 NEVER_WRITTEN = ("RAW", "reads contents that were never written")
 
@@ -167,6 +169,10 @@ class Simulator:
             return
         stages, access = st.previous
         st.previous = None
+        if stages == HOST and access & WRITES:
+            # Host writes before the submission: submitting orders them before, and makes them visible
+            # to, every command of this submission and later ones (host write ordering guarantee).
+            return
         op = Op(queue, 0, stages, "the initial state (its previous use)", None, kind="initial")
         if access & WRITES:
             op.write_groups = write_groups(stages, access)
@@ -374,6 +380,12 @@ class Simulator:
             return
         reads, writes = use.access & READS, use.access & WRITES
         prior = st.write
+        # A discarding depth attachment write starts with its load op (CLEAR/DONT_CARE) at
+        # EARLY_FRAGMENT_TESTS, which writes every sample before any other access of the attachment
+        # in the render pass instance: that write is what the earlier accesses must precede.
+        check = use.stages
+        if use.discard and use.layout in DEPTH_ATTACHMENT_LAYOUTS and use.stages & EARLY_TESTS:
+            check = EARLY_TESTS
         raw_ok = True
         if reads and not use.discard:
             # Only a pure read "reads" undefined contents: formats.md counts any access with a write bit
@@ -388,14 +400,14 @@ class Simulator:
         if writes:
             if st.reads:
                 for r in st.reads.values():
-                    if not self.clocks.ordered(r, queue, use.stages):
+                    if not self.clocks.ordered(r, queue, check):
                         k = "semaphore" if r.kind == "present" else "WAR"
                         self.report.add(kind(k), pass_name, res.name,
                                         f"write is not ordered after the read by {r.label} ({_at(r)}): no execution "
                                         f"dependency chain from it to {stage_names(use.stages)} on '{queue}'",
                                         r.producer, where)
             elif prior is not None and raw_ok:
-                gap = self._gap(prior, queue, use.stages, writes)
+                gap = self._gap(prior, queue, check, writes)
                 if gap:
                     self.report.add(kind("WAW"), pass_name, res.name, f"write {gap}", prior.producer, where)
         if final:
