@@ -172,7 +172,7 @@ def device_requirements(graphs: dict) -> tuple[dict | None, dict]:
     """{graph name: memory_requirements} from the Vulkan device (validation on), or None."""
     try:
         from framegraph.backends.vulkan import Allocator, VulkanContext, device_profile
-        from framegraph.backends.vulkan.heaps import graph_requirements
+        from framegraph.backends.vulkan.heaps import narrow_memory_types
     except (ImportError, OSError) as error:
         return None, {"error": f"no Vulkan: {error}"}
     try:
@@ -182,7 +182,17 @@ def device_requirements(graphs: dict) -> tuple[dict | None, dict]:
     try:
         profile = device_profile(ctx)
         allocator = Allocator(ctx)
-        reqs = {name: graph_requirements(allocator, g, profile=profile) for name, g in graphs.items()}
+        def requirements(desc):
+            size, alignment, bits = allocator.requirements(desc)
+            return size, alignment, narrow_memory_types(ctx.memory_properties, bits, desc.host)
+
+        # The device's numbers for each transient's creation record, kept as {name: (size, alignment,
+        # bits)} tables so the benchmark can compile again after the device is gone.
+        reqs = {}
+        for name, g in graphs.items():
+            plan = framegraph.compile(g, device=profile, memory_requirements=requirements)
+            reqs[name] = {r.name: requirements(r.create) for r in plan.resources
+                          if r.transient and r.create is not None}
         allocator.close()
         limits = ctx.properties.limits
         props = ctx.properties

@@ -219,6 +219,35 @@ class State:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceDesc:
+    """Everything a backend needs to create a resource the frame owns (what vkCreateImage /
+    vkCreateBuffer take, and the memory it needs), decided once by the compiler: the device's memory
+    requirements are queried for exactly this record, and the backend creates exactly this object.
+    `usage` includes what the backend itself needs (TRANSFER_SRC on image outputs for readback,
+    TRANSFER_DST on images it initializes to an imported initial state)."""
+    kind: str                             # "image" | "buffer"
+    size: int = 0                         # buffers: bytes as declared
+    format: str | None = None             # images: full VK_FORMAT_ name
+    extent: tuple[int, int, int] | None = None
+    mips: int = 1
+    layers: int = 1
+    samples: int = 1
+    usage: tuple[str, ...] = ()           # full usage flag names
+    host: bool = False                    # a host access: host-visible memory
+    families: tuple[int, ...] = ()        # VK_SHARING_MODE_CONCURRENT between these; () = EXCLUSIVE
+
+    def to_dict(self):
+        d: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "image":
+            d.update(format=self.format, extent=list(self.extent), mips=self.mips, layers=self.layers,
+                     samples=self.samples)
+        else:
+            d["size"] = self.size
+        d.update(usage=list(self.usage), host=self.host, families=list(self.families))
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanResource:
     name: str
     kind: str
@@ -239,6 +268,7 @@ class PlanResource:
     final_queue: str | None = None   # the queue (stream) whose submits establish the final state
     heap: int | None = None
     offset: int | None = None
+    create: ResourceDesc | None = None    # how the backend creates it (None: used by no kept pass)
 
     def to_dict(self):
         d: dict[str, Any] = {"name": self.name, "kind": self.kind, "transient": self.transient,
@@ -257,6 +287,8 @@ class PlanResource:
                 d["final_queue"] = self.final_queue
         if self.heap is not None:
             d.update(heap=self.heap, offset=self.offset)
+        if self.create is not None:
+            d["create"] = self.create.to_dict()
         return d
 
 

@@ -1,11 +1,7 @@
-"""Transient memory for compiled plans: the device's real memory requirements at compile time, and one
-VkDeviceMemory per plan heap (per frame slot) that placed resources are bound into at the plan's
-offsets (issue #7).
+"""Transient memory for compiled plans: one VkDeviceMemory per plan heap (per frame slot) that placed
+resources are bound into at the plan's offsets. (The device's memory requirements reach the
+compiler through `ResourceCache.requirements`, called with each resource's creation record.)
 
-- `graph_requirements` tells the compiler what each transient of a graph really needs (size,
-  alignment, memoryTypeBits) with vkGetDeviceImageMemoryRequirements /
-  vkGetDeviceBufferMemoryRequirements (core 1.3: no object is created), from the same create infos
-  the allocator uses later. Placement then runs on the device's numbers, not the estimator's.
 - `TransientHeaps` keeps the memory: a plan heap maps to the physical heap of its frame slot with
   the same (kind, memory type, host access, ordinal among such heaps), so plans that alternate or
   recompile share memory. A heap is reallocated only when a plan needs it bigger; the resources
@@ -14,18 +10,14 @@ offsets (issue #7).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import vulkan as vk
-
-from framegraph.access import lookup
-from framegraph.compiler import CompileOptions
 
 from .memory import find_memory_type
 
 DEVICE_LOCAL = vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
 HOST_COHERENT = vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-_HOST_STAGE = vk.VK_PIPELINE_STAGE_2_HOST_BIT
 
 
 class PlacementMismatch(Exception):
@@ -73,64 +65,11 @@ def choose_type(memory_properties, bits: int, host: bool) -> int:
     raise RuntimeError(f"no memory type among bits {bits:#x}")
 
 
-def _mask_bits(memory_properties, bits: int, host: bool) -> int:
+def narrow_memory_types(memory_properties, bits: int, host: bool) -> int:
     """Narrow memoryTypeBits to the types this resource will really use, so the compiler groups
     device-only and host-accessed resources into separate heaps where the device tells them apart."""
     narrowed = bits & types_with(memory_properties, HOST_COHERENT if host else DEVICE_LOCAL)
     return narrowed or bits
-
-
-def graph_descriptors(graph, *, profile, options: CompileOptions | None = None) -> dict[str, tuple]:
-    """ResourceCache descriptors of a graph's transients, derived from the declaration exactly as the
-    compiler derives a plan's usage (the union over every declared access) and as the cache adds
-    its own usage bits, so the objects created later match the requirements queried now.
-
-    Concurrent sharing names the families of the queues the graph's passes use (a plan's queues are
-    those of its kept passes: where culling drops a whole queue the allocator's check falls back)."""
-    from .resources import ResourceCache
-
-    options = options or CompileOptions()
-    transient = {r.name: r for r in graph.resources if not r.imported}
-    usage = dict.fromkeys(transient, 0)
-    host: set[str] = set()
-    for p in graph.passes:
-        for a in p.accesses:
-            r = transient.get(a.resource)
-            if r is None:
-                continue
-            info = lookup(a.access)
-            bits = info.image_usage if r.kind == "image" else info.buffer_usage
-            if bits is not None:
-                usage[r.name] |= int(bits)
-            if int(info.stages) & _HOST_STAGE:
-                host.add(r.name)
-    families = tuple(sorted({profile.slot(p.queue).family for p in graph.passes}))
-    outputs = set(graph.outputs)
-    out = {}
-    for name, r in transient.items():
-        if not usage[name]:
-            continue            # declared, never accessed: never created, so never queried (usage 0)
-        shared = families if (options.concurrent_sharing or r.sharing == "concurrent") else ()
-        extra = vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT if (r.kind == "image" and name in outputs) else 0
-        d = r.desc
-        if r.kind == "image":
-            out[name] = ("image", d.format.full_name, tuple(d.extent), d.mips, d.layers, d.samples,
-                         usage[name] | extra, shared)
-        else:
-            out[name] = ResourceCache.descriptor_of_buffer(d.size, usage[name], shared, name in host)
-    return out
-
-
-def graph_requirements(allocator, graph, *, profile, options: CompileOptions | None = None) -> dict:
-    """{transient name: (size, alignment, memoryTypeBits)} for `framegraph.compile(...,
-    memory_requirements=...)`: the device's own numbers for the objects the cache will create."""
-    props = allocator.ctx.memory_properties
-    out = {}
-    for name, desc in graph_descriptors(graph, profile=profile, options=options).items():
-        size, alignment, bits = allocator.requirements(desc)
-        host = desc[0] == "buffer" and desc[4]
-        out[name] = (size, alignment, _mask_bits(props, bits, host))
-    return out
 
 
 class TransientHeaps:
@@ -143,15 +82,13 @@ class TransientHeaps:
         self.allocations = 0      # VkDeviceMemory allocated for heaps so far (tests watch it)
         self.grown = 0            # reallocations because a plan needed a heap bigger
 
-    def prepare(self, plan, *, slot: int, frame: int, host: Iterable[str],
-                on_free: Callable[[HeapMemory], None]) -> dict[int, HeapMemory]:
+    def prepare(self, plan, *, slot: int, frame: int, on_free: Callable[[HeapMemory], None]) -> dict[int, HeapMemory]:
         """The memory for each of `plan`'s heaps in frame slot `slot` (whose previous frame has
         finished): reused, grown (after `on_free` destroyed what is bound to the old memory) or new."""
         if not plan.heaps:
             return {}
-        host = set(host)
         props = self.allocator.ctx.memory_properties
-        needs_host = {r.heap for r in plan.resources if r.heap is not None and r.name in host}
+        needs_host = {r.heap for r in plan.resources if r.heap is not None and r.create is not None and r.create.host}
         ordinals: dict[tuple, int] = {}
         out = {}
         for h in plan.heaps:

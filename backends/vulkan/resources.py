@@ -17,7 +17,9 @@ from framegraph.errors import FrameGraphError
 from framegraph.vk import Format
 
 from . import memory as _memory
-from .heaps import HeapMemory, PlacementMismatch, TransientHeaps, graph_requirements
+from framegraph.plan import ResourceDesc
+
+from .heaps import HeapMemory, PlacementMismatch, TransientHeaps, narrow_memory_types
 from .memory import DEVICE_LOCAL, HOST_READBACK
 from .owner import Owner
 from .registry import handle_value
@@ -216,21 +218,20 @@ class Allocator:
         return _sharing(families)
 
     # -- requirements --------------------------------------------------------------------
-    def requirements(self, desc: tuple) -> tuple[int, int, int]:
-        """(size, alignment, memoryTypeBits) of the object a ResourceCache descriptor describes, from
+    def requirements(self, desc: ResourceDesc) -> tuple[int, int, int]:
+        """(size, alignment, memoryTypeBits) of the object `desc` describes, from
         vkGetDevice{Image,Buffer}MemoryRequirements (Vulkan 1.3): nothing is created. Memoized."""
         cached = self._requirements.get(desc)
         if cached is not None:
             return cached
-        if desc[0] == "image":
-            _, fmt, extent, mips, layers, samples, usage, families = desc
-            info = image_create_info(format=vk_value(fmt), extent=extent, mips=mips, layers=layers,
-                                     samples=samples, usage=usage, families=families)
+        if desc.kind == "image":
+            info = image_create_info(format=vk_value(desc.format), extent=desc.extent, mips=desc.mips,
+                                     layers=desc.layers, samples=desc.samples, usage=flag_bits(desc.usage),
+                                     families=desc.families)
             out = vk.vkGetDeviceImageMemoryRequirements(
                 self.ctx.device, vk.VkDeviceImageMemoryRequirements(pCreateInfo=info), _requirements2())
         else:
-            _, size, usage, families, _host = desc
-            info = buffer_create_info(size=size, usage=usage, families=families)
+            info = buffer_create_info(size=desc.size, usage=flag_bits(desc.usage), families=desc.families)
             out = vk.vkGetDeviceBufferMemoryRequirements(
                 self.ctx.device, vk.VkDeviceBufferMemoryRequirements(pCreateInfo=info), _requirements2())
         result = self._requirements[desc] = _requirements_tuple(out.memoryRequirements)
@@ -432,42 +433,6 @@ def _check_import(resource, r) -> None:
                               resource=r.name)
 
 
-def _host_accessed(plan, name: str) -> bool:
-    host = vk.VK_PIPELINE_STAGE_2_HOST_BIT
-    for p in plan.passes:
-        for a in p.accesses:
-            if a.resource == name and int(a.stages) & host:
-                return True
-    for r in plan.resources:
-        if r.name == name:
-            return any(s is not None and int(s.stages) & host for s in (r.initial, r.final))
-    return False
-
-
-def _host_written_over(plan, host_names) -> set[str]:
-    """Host-accessed transients placed over memory that an earlier pass of the frame uses. The host
-    touches them while the frame is recorded, before any of its GPU work runs, so the earlier
-    occupant's GPU accesses would land on top of the host's data whatever the plan's barriers say:
-    such a transient gets its own memory (the plan's placement is otherwise kept)."""
-    if not host_names:
-        return set()
-    first: dict[str, int] = {}
-    for pos, p in enumerate(plan.passes):
-        for a in p.accesses:
-            first.setdefault(a.resource, pos)
-    placed = [r for r in plan.resources if r.transient and r.heap is not None and r.name in first]
-    out = set()
-    for r in placed:
-        if r.name not in host_names:
-            continue
-        for q in placed:
-            if (q is not r and q.heap == r.heap and q.offset < r.offset + r.size and r.offset < q.offset + q.size
-                    and first[q.name] < first[r.name]):
-                out.add(r.name)
-                break
-    return out
-
-
 def _needs_initial_state(r) -> bool:
     """An image we create for an import (history, or an import given no object) whose plan starts
     from a defined layout: it must be in that layout before its first frame."""
@@ -531,39 +496,29 @@ class ResourceCache:
         self._wrapped: dict[tuple, _Entry] = {}    # imports given as raw handles: our views over them
         self.heaps = TransientHeaps(allocator, keep_frames=keep_frames)
         self.allocations = 0                       # resources created so far (tests watch it)
-        self.placement_fallbacks = 0               # placed transients that did not fit: own memory instead
-        self._misfits: set[tuple] = set()          # their placed keys, not tried again while the heap lives
 
-    @staticmethod
-    def descriptor_of_buffer(size: int, usage: int, families: tuple[int, ...], host: bool) -> tuple:
-        return ("buffer", size, usage, families, host)
+    def requirements(self, desc: ResourceDesc) -> tuple[int, int, int]:
+        """The device's (size, alignment, memoryTypeBits) for creating `desc`: the function the
+        compiler calls while placing transients (`framegraph.compile(..., memory_requirements=...)`).
+        Memory types narrow to the ones the object will use (host-visible for host access), so
+        device-only and host-accessed resources get separate heaps where the device tells them apart."""
+        size, alignment, bits = self.allocator.requirements(desc)
+        return size, alignment, narrow_memory_types(self.ctx.memory_properties, bits, desc.host)
 
-    @staticmethod
-    def descriptor(r, families: tuple[int, ...], extra_usage: int = 0, host: bool = False) -> tuple:
-        if r.kind == "image":
-            return ("image", r.format, tuple(r.extent), r.mips, r.layers, r.samples,
-                    flag_bits(r.usage) | extra_usage, families)
-        return ResourceCache.descriptor_of_buffer(r.size, flag_bits(r.usage) | extra_usage, families, host)
-
-    def memory_requirements(self, graph, profile, options=None) -> dict:
-        """{transient: (size, alignment, memoryTypeBits)} of `graph` on this device, for
-        `framegraph.compile(..., memory_requirements=...)` (see heaps.graph_requirements)."""
-        return graph_requirements(self.allocator, graph, profile=profile, options=options)
+    def memory_requirements(self, graph=None, profile=None, options=None):
+        """The requirements function for the compiler (the graph, profile and options no longer
+        matter: the compiler describes each resource and asks for exactly that record)."""
+        return self.requirements
 
     def resolve(self, plan, *, outputs: Iterable[str] = (), imports: dict | None = None, slot: int,
                 frame: int) -> dict[str, Any]:
         imports = imports or {}
-        outputs = set(outputs)
         if plan.culled and not plan.passes:
             warn_once(("all culled", plan.graph, plan.culled),
                       f"frame {plan.graph!r}: every pass was culled ({', '.join(plan.culled)}), so it records "
                       "nothing; mark what the frame produces with fg.output(handle)")
-        all_families = tuple(sorted({q["family"] for q in plan.queues.values()}))
         resolved: dict[str, Any] = {}
-        host_names = [r.name for r in plan.resources if r.kind == "buffer" and r.transient
-                      and _host_accessed(plan, r.name)]
-        heaps = self.heaps.prepare(plan, slot=slot, frame=frame, host=host_names, on_free=self._free_heap_entries)
-        own_memory = _host_written_over(plan, host_names)
+        heaps = self.heaps.prepare(plan, slot=slot, frame=frame, on_free=self._free_heap_entries)
         for r in plan.resources:
             external = imports.get(r.name)
             if external is not None:
@@ -572,46 +527,42 @@ class ResourceCache:
                     continue
                 resolved[r.name] = self._import(r, external, frame)
                 continue
-            if r.transient and not r.usage:
+            desc = r.create
+            if desc is None or (r.transient and not desc.usage):
                 # Declared but used by no kept pass: nothing to create (usage 0 is invalid Vulkan).
                 continue
             if r.swapchain:
                 raise FrameGraphError("swapchain image imported without the image (use a WindowTarget)",
                                       resource=r.name)
-            families = all_families if r.sharing == "concurrent" else ()
-            extra = vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT if (r.kind == "image" and r.name in outputs) else 0
-            if _needs_initial_state(r):
-                extra |= vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT
-            host = r.kind == "buffer" and _host_accessed(plan, r.name)
-            desc = self.descriptor(r, families, extra, host)
-            heap = heaps.get(r.heap) if (r.transient and r.heap is not None and r.name not in own_memory) else None
+            heap = heaps.get(r.heap) if (r.transient and r.heap is not None) else None
             # History persists across frames (its state carries over); the rest is per slot.
-            if heap is not None:
-                key = (r.name, desc, slot, heap.key, r.offset)
-            else:
-                key = (r.name, desc, None if r.history else slot)
-            if key in self._misfits:
-                key = (r.name, desc, slot, "own")
+            key = (r.name, desc, slot, heap.key, r.offset) if heap is not None else (
+                r.name, desc, None if r.history else slot)
             entry = self._owned.get(key)
-            if entry is None and heap is not None:
-                try:
-                    placed = self._allocate(r, desc, families, slot, placement=(heap, r.offset, r.size))
-                    entry = self._owned[key] = _Entry(placed, frame, heap.key)
-                except PlacementMismatch:
-                    # The plan's numbers were not this object's (e.g. a descriptor the requirements
-                    # did not foresee): its own memory is always correct, only less compact.
-                    self.placement_fallbacks += 1
-                    self._misfits.add(key)
-                    key = (r.name, desc, slot, "own")
-                    entry = self._owned.get(key)
             if entry is None:
-                entry = self._owned[key] = _Entry(self._allocate(r, desc, families, slot), frame)
+                placement = (heap, r.offset, r.size) if heap is not None else None
+                try:
+                    created = self._allocate(r, desc, slot, placement)
+                except PlacementMismatch as e:
+                    # The compiler placed this object with this device's requirements for this very
+                    # record: a mismatch means the plan was compiled for another device or with
+                    # other requirements. Its aliasing would not describe what runs: refuse it.
+                    raise FrameGraphError(f"the plan's placement does not fit this device ({e}); compile the "
+                                          "frame with this renderer (its memory requirements)",
+                                          resource=r.name) from None
+                entry = self._owned[key] = _Entry(created, frame, heap.key if heap is not None else None)
                 if _needs_initial_state(r):
                     initialize_image(self.ctx, entry.resource, int(r.initial.layout),
                                      queue=self._first_queue(plan, r.name))
             entry.last_used = frame
             resolved[r.name] = entry.resource
         return resolved
+
+    def placed_objects(self) -> list[tuple[str, Any, int]]:
+        """(object name, the heap memory it is bound into, offset) of every placed object alive:
+        what tests compare with the plans (names are '<resource>#<slot>@<heap>+<offset>')."""
+        return [(e.resource.name, e.resource.heap, e.resource.offset) for e in self._owned.values()
+                if e.resource.heap is not None]
 
     def _first_queue(self, plan, name: str) -> str:
         """The context's logical queue on the family of the first pass that uses `name`: an exclusive
@@ -625,27 +576,26 @@ class ResourceCache:
             _check_import(external, r)
             return external
         handle = external.handle if isinstance(external, (_memory.Image, _memory.Buffer)) else external
-        key = (r.name, handle_value(handle), self.descriptor(r, ()))
+        key = (r.name, handle_value(handle), r.create)
         entry = self._wrapped.get(key)
         if entry is None:
             entry = self._wrapped[key] = _Entry(wrap_import(self.ctx, r.name, external, r), frame)
         entry.last_used = frame
         return entry.resource
 
-    def _allocate(self, r, desc, families, slot, placement=None):
+    def _allocate(self, r, desc: ResourceDesc, slot, placement=None):
         label = r.name if slot is None else f"{r.name}#{slot}"
         if placement is not None:
             label += f"@{placement[0].name}+{placement[1]}"
-        if r.kind == "image":
-            resource = self.allocator.image(name=label, format=vk_value(r.format), extent=tuple(r.extent),
-                                            mips=r.mips, layers=r.layers, samples=r.samples, usage=desc[6],
-                                            families=families, placement=placement)
+        if desc.kind == "image":
+            resource = self.allocator.image(name=label, format=vk_value(desc.format), extent=tuple(desc.extent),
+                                            mips=desc.mips, layers=desc.layers, samples=desc.samples,
+                                            usage=flag_bits(desc.usage), families=desc.families,
+                                            placement=placement)
         else:
-            memory = HOST_READBACK if desc[4] else DEVICE_LOCAL
-            # A placed buffer's plan size is its placed size (the declared size padded as the device
-            # requires), so the buffer covers its placement.
-            resource = self.allocator.buffer(name=label, size=desc[1], usage=desc[2], families=families,
-                                             memory=memory, placement=placement)
+            resource = self.allocator.buffer(name=label, size=desc.size, usage=flag_bits(desc.usage),
+                                             families=desc.families,
+                                             memory=HOST_READBACK if desc.host else DEVICE_LOCAL, placement=placement)
         self.allocations += 1
         return resource
 
@@ -653,7 +603,6 @@ class ResourceCache:
         """Destroy the cached objects bound into `heap` (before its memory is freed or regrown)."""
         for key in [k for k, e in self._owned.items() if e.heap == heap.key]:
             self.allocator.free(self._owned.pop(key).resource)
-        self._misfits = {k for k in self._misfits if k[3] != heap.key}
 
     def collect(self, completed_frame: int) -> int:
         """Free entries unused for `keep_frames` frames that no frame in flight can still use

@@ -15,6 +15,7 @@ from ..plan import Plan
 from ..profiles import DeviceProfile, resolve_profile
 from .assemble import assemble_plan
 from .cull import CullResult, cull
+from .describe import describe
 from .handoffs import alias_handoffs
 from .lifetimes import Lifetime, lifetimes, widen_across_queues
 from .options import CompileOptions
@@ -34,11 +35,12 @@ class Compilation:
     graph: Graph
     options: CompileOptions
     profile: DeviceProfile
-    memory_requirements: dict | None = None
+    memory_requirements: object = None          # requirements(ResourceDesc) -> (size, alignment, bits), or a dict
     resolved: ResolvedGraph | None = None
     culled: CullResult | None = None
     order: tuple[int, ...] = ()
     streams: Streams | None = None
+    descs: dict | None = None                   # resource index -> ResourceDesc (how it is created)
     synced: Synced | None = None
     semaphores: SubmitBuilder | None = None     # the frame's submits and waits before aliasing
     lifetimes: tuple[Lifetime, ...] = ()
@@ -47,8 +49,12 @@ class Compilation:
 
 
 def compile(graph: Graph, *, strategy: str | None = None, device="lavapipe",
-            options: CompileOptions | None = None, memory_requirements: dict | None = None) -> Plan:
-    """Compile a declared frame into an immutable, verified-by-construction plan."""
+            options: CompileOptions | None = None, memory_requirements=None) -> Plan:
+    """Compile a declared frame into an immutable, verified-by-construction plan.
+
+    `memory_requirements`: the device's `requirements(desc) -> (size, alignment, memoryTypeBits)`,
+    called with each transient's creation record (the Vulkan backend passes its own), or a
+    {name: (size, alignment, bits)} table; without it placement uses the offline estimator."""
     if not isinstance(graph, Graph):
         graph = getattr(graph, "graph", lambda: None)()
         if not isinstance(graph, Graph):
@@ -74,13 +80,15 @@ def _compile(c: Compilation) -> Plan:
     c = _cull(c)          # keep the passes whose results reach an output or an import
     c = _order(c)         # program order, or list-scheduled over the dependency graph
     c = _queues(c)        # logical queues -> streams (VkQueues) of the device profile
+    c = _describe(c)      # what creating each resource takes: usage, host access, sharing families
     c = _track(c)         # per-unit state: what each access must wait for (aliasing left open)
     c = _semaphores(c)    # which waits the frame has anyway (only to widen lifetimes across queues)
     c = _lifetimes(c)     # first/last use of each transient, widened to those waits
     c = _placement(c)     # transients into shared heaps where lifetimes allow
     c = _handoffs(c)      # first uses ordered after the earlier occupants of their memory
     c = _submits(c)       # barriers per strategy, events, semaphores, ownership transfers
-    return assemble_plan(c.resolved, c.culled, c.order, c.streams, c.placed, c.submits, c.options, c.profile)
+    return assemble_plan(c.resolved, c.culled, c.order, c.streams, c.placed, c.submits, c.options, c.profile,
+                         c.descs)
 
 
 def _validate(c: Compilation) -> Compilation:
@@ -97,6 +105,10 @@ def _order(c: Compilation) -> Compilation:
 
 def _queues(c: Compilation) -> Compilation:
     return replace(c, streams=assign_streams(c.resolved, c.order, c.profile))
+
+
+def _describe(c: Compilation) -> Compilation:
+    return replace(c, descs=describe(c.resolved, c.order, c.streams, c.options.concurrent_sharing))
 
 
 def _track(c: Compilation) -> Compilation:
@@ -131,7 +143,7 @@ def _lifetimes(c: Compilation) -> Compilation:
 def _placement(c: Compilation) -> Compilation:
     policy = c.options.placement if c.options.alias_transients else "none"
     return replace(c, placed=place(c.resolved, c.lifetimes, policy=policy, profile=c.profile,
-                                   memory_requirements=c.memory_requirements))
+                                   memory_requirements=c.memory_requirements, descs=c.descs))
 
 
 def _handoffs(c: Compilation) -> Compilation:

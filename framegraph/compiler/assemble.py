@@ -45,7 +45,7 @@ def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, .
 
 
 def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements: dict,
-                   final_stream: dict) -> tuple[PlanResource, ...]:
+                   final_stream: dict, descs: dict) -> tuple[PlanResource, ...]:
     used = sorted({a.resource for p_index in order for a in rg.passes[p_index].accesses})
     out = []
     for r in used:
@@ -57,7 +57,7 @@ def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements
                       size=d.desc.byte_size_estimate(),
                       initial=_state(res, d.initial) if d.imported else None,
                       final=_state(res, d.final) if d.imported else None,
-                      final_queue=final_stream.get(r))
+                      final_queue=final_stream.get(r), create=descs.get(r))
         heap, offset, placed_size = placements.get(r, (None, None, None))
         if placed_size is not None:
             common["size"] = placed_size
@@ -71,7 +71,7 @@ def plan_resources(rg: ResolvedGraph, order, options: CompileOptions, placements
 
 
 def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: Streams, placed: Placed,
-                  built: Submits, options: CompileOptions, profile) -> Plan:
+                  built: Submits, options: CompileOptions, profile, descs: dict) -> Plan:
     submits = built.submits
     stats = dict(built.stats)
     stats.update(passes=len(order), culled=len(culled.culled) if culled else 0, submits=len(submits),
@@ -83,5 +83,5 @@ def assemble_plan(rg: ResolvedGraph, culled: CullResult | None, order, streams: 
     return Plan(graph=rg.graph.name, strategy=options.strategy,
                 queues={s: streams.slots[s] for s in streams.names},
                 culled=culled.culled if culled else (), passes=plan_passes(rg, order, streams),
-                resources=plan_resources(rg, order, options, placements, built.final_stream), heaps=heaps, submits=submits, stats=stats,
+                resources=plan_resources(rg, order, options, placements, built.final_stream, descs), heaps=heaps, submits=submits, stats=stats,
                 options={**options.to_dict(), "device": profile.name})

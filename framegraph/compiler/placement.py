@@ -48,9 +48,15 @@ def _align(x: int, a: int) -> int:
     return (x + a - 1) // a * a
 
 
-def requirements(rg: ResolvedGraph, r: int, memory_requirements: dict | None, profile) -> tuple[int, int, int]:
+def requirements(rg: ResolvedGraph, r: int, memory_requirements, profile, desc=None) -> tuple[int, int, int]:
+    """(size, alignment, memoryTypeBits): from the device's requirements function called with the
+    resource's creation record (the backend passes one), from a {name: (size, alignment, bits)}
+    table, or from the offline estimator."""
     res = rg.resources[r]
-    if memory_requirements and res.name in memory_requirements:
+    if callable(memory_requirements) and desc is not None:
+        size, alignment, bits = memory_requirements(desc)
+        return int(size), max(1, int(alignment)), int(bits)
+    if isinstance(memory_requirements, dict) and res.name in memory_requirements:
         size, alignment, bits = memory_requirements[res.name]
         return int(size), max(1, int(alignment)), int(bits)
     if res.is_image:
@@ -64,13 +70,19 @@ def _span_end(lt: Lifetime) -> int:
     return max([lt.last] + [pos for _s, pos in lt.free_after])
 
 
-def _disjoint(a: Lifetime, b: Lifetime) -> bool:
+def _disjoint(a: Lifetime, b: Lifetime, host: frozenset = frozenset()) -> bool:
     """May `a` and `b` share memory: is one free, on the queue where the other starts, before the
-    other's first use?"""
-    return a.live_until(b.first_stream) < b.first or b.live_until(a.first_stream) < a.first
+    other's first use? A resource the host writes while the frame is recorded (before any of its GPU
+    work runs) may only be its memory's first occupant: an earlier pass's GPU accesses would land on
+    top of the host's data whatever the barriers say."""
+    if a.live_until(b.first_stream) < b.first:
+        return b.resource not in host
+    if b.live_until(a.first_stream) < a.first:
+        return a.resource not in host
+    return False
 
 
-def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
+def _fit(items, sizes, align_of, lts_by_r, host: frozenset = frozenset()) -> tuple[dict, int]:
     """Place `items` in order at the lowest aligned offset not overlapping any placed resource
     whose lifetime intersects; returns offsets and the heap size. Placed resources are indexed by
     time buckets so each query looks only at resources live around that time."""
@@ -87,7 +99,7 @@ def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
                 if q in seen:
                     continue
                 seen.add(q)
-                if not _disjoint(lts_by_r[q], lt):
+                if not _disjoint(lts_by_r[q], lt, host):
                     busy.append((o, e))
         busy.sort()
         offset = 0
@@ -105,13 +117,17 @@ def _fit(items, sizes, align_of, lts_by_r) -> tuple[dict, int]:
 
 
 def place(rg: ResolvedGraph, lts: tuple[Lifetime, ...], *, policy: str, profile,
-          memory_requirements: dict | None = None) -> Placed:
+          memory_requirements=None, descs: dict | None = None) -> Placed:
+    """`descs`: each resource's creation record (describe stage), given to a requirements function;
+    a host-accessed one may only be the first occupant of its memory."""
     if policy not in POLICIES:
         raise FrameGraphError(f"unknown placement policy {policy!r} (one of {', '.join(POLICIES)})")
     lts_by_r = {lt.resource: lt for lt in lts}
+    host = frozenset(r for r, d in (descs or {}).items() if d.host)
     sizes, align_of, groups = {}, {}, {}
     for lt in lts:
-        size, alignment, bits = requirements(rg, lt.resource, memory_requirements, profile)
+        size, alignment, bits = requirements(rg, lt.resource, memory_requirements, profile,
+                                             (descs or {}).get(lt.resource))
         sizes[lt.resource], align_of[lt.resource] = size, alignment
         kind = "image" if rg.resources[lt.resource].is_image else "buffer"
         # Every transient may share memory: an image starts each occupancy from UNDEFINED, and a
@@ -126,10 +142,10 @@ def place(rg: ResolvedGraph, lts: tuple[Lifetime, ...], *, policy: str, profile,
         candidates = []
         if policy in ("auto", "best_fit", "none"):
             order = sorted(members, key=lambda r: (-sizes[r], lts_by_r[r].first))
-            candidates.append(("best_fit",) + _fit(order, sizes, align_of, lts_by_r))
+            candidates.append(("best_fit",) + _fit(order, sizes, align_of, lts_by_r, host))
         if policy in ("auto", "first_fit"):
             order = sorted(members, key=lambda r: (lts_by_r[r].first, -sizes[r]))
-            candidates.append(("first_fit",) + _fit(order, sizes, align_of, lts_by_r))
+            candidates.append(("first_fit",) + _fit(order, sizes, align_of, lts_by_r, host))
         name, offsets, top = min(candidates, key=lambda c: c[2])
         chosen.add(name)
         heap = Heap(len(heaps), key[0], key[1], top)

@@ -79,7 +79,6 @@ def test_depth_memory_handed_to_storage_and_colour_targets(vk_context, strategy,
         for _ in range(4):
             renderer.render(build)
             aliasing._check_image(target.read(), width, height)
-        assert renderer.resources.placement_fallbacks == 0
     res = {r.name: r for r in plans[0].resources}
     assert aliasing._overlap(res["D"], res["B"]) and aliasing._overlap(res["B"], res["C"])
     if strategy != "naive" and streams == "one_stream":

@@ -1,0 +1,102 @@
+"""One resource contract between compiler and backend (issue 20): the plan says how to create every
+resource (`PlanResource.create`), the compiler placed transients with the device's requirements for
+exactly those records, and the backend binds exactly what the plan placed: same heap, same offset,
+an object that fits. There is no fallback path: a placement the device contradicts is an error."""
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+import support  # tests/backend is on sys.path (not a package)
+
+try:
+    import vulkan as vk
+
+    from framegraph.backends.vulkan import OffscreenTarget, Renderer
+    from framegraph.samples import async_compute, deferred, multipass, shadow_map
+except (ImportError, OSError) as error:
+    support.unavailable(f"the Vulkan loader is missing: {error}")
+
+import framegraph
+
+SAMPLES = {
+    "deferred": partial(deferred.build, shadow_size=256),
+    "shadow_map": partial(shadow_map.build, shadow_size=256),
+    "multipass": multipass.build,
+}
+
+
+def _requirements(ctx, obj):
+    get = vk.vkGetImageMemoryRequirements if hasattr(obj, "format") else vk.vkGetBufferMemoryRequirements
+    r = get(ctx.device, obj.handle)
+    return int(r.size), int(r.alignment), int(r.memoryTypeBits)
+
+
+def _check_agreement(vk_context, renderer, plan):
+    """Every placed transient of `plan` is bound where the plan says, in memory that fits it."""
+    by_name = {r.name: r for r in plan.resources}
+    objects = {}
+    for entry in renderer.resources._owned.values():
+        objects.setdefault(entry.resource.name.split("#")[0], []).append(entry.resource)
+    placed = [r for r in plan.resources if r.transient and r.heap is not None and r.create is not None
+              and r.create.usage]
+    assert placed, "the frame places nothing: the test would prove nothing"
+    for r in placed:
+        objs = [o for o in objects.get(r.name, []) if o.heap is not None]
+        assert objs, f"{r.name}: the plan placed it, the backend did not"
+        for obj in objs:
+            size, alignment, bits = _requirements(vk_context, obj)
+            assert obj.offset == r.offset and obj.offset % alignment == 0, (r.name, obj.offset, r.offset)
+            assert size <= r.size, (r.name, size, r.size)
+            assert bits & (1 << obj.heap.type_index)
+            assert obj.offset + size <= obj.heap.size
+    # The creation record is the object: format, extent and usage as the plan says.
+    for name, objs in objects.items():
+        desc = by_name[name].create if name in by_name else None
+        for obj in objs:
+            if desc is not None and desc.kind == "image":
+                assert obj.extent[:2] == tuple(desc.extent[:2]) and obj.mips == desc.mips
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+@pytest.mark.parametrize("profile", [None, "three_streams"])
+def test_plans_and_allocations_agree_for_every_sample(vk_context, sample, profile):
+    plans = []
+    if profile == "three_streams":
+        family = vk_context.queues["graphics"].family
+        profile = {"name": "streams", "queues": {q: {"family": family, "index": i}
+                                                 for i, q in enumerate(("graphics", "compute", "transfer"))}}
+    target = OffscreenTarget(96, 64)
+    with Renderer(vk_context, target, profile=profile, on_compile=support.verified(plans)) as renderer:
+        for _ in range(2):
+            renderer.render(SAMPLES[sample])
+        renderer.wait()
+        assert renderer.compiles == 1            # the plan cache still hits on the re-declared frame
+        _check_agreement(vk_context, renderer, plans[0])
+
+
+def test_plans_and_allocations_agree_for_the_async_compute_sample(vk_context):
+    plans = []
+    async_compute.render_offscreen(vk_context, frames=2, size=(64, 64), on_compile=support.verified(plans))
+    assert plans and all(r.create is not None for r in plans[0].resources)
+
+
+def test_the_compiler_describes_what_the_backend_adds():
+    """Image outputs can be read back (TRANSFER_SRC), images the backend brings to an imported initial
+    layout get TRANSFER_DST, host-accessed buffers are marked host: all in the plan, none added later."""
+    fg = framegraph.FrameGraph("contract")
+    out = fg.import_image("out", format="R8G8B8A8_UNORM", extent=(8, 8), final="transfer_read")
+    hist = fg.history_image("hist", format="R8G8B8A8_UNORM", extent=(8, 8), state="fragment_shader_read_sampled")
+    up = fg.create_buffer("up", size=64)
+    with fg.add_pass("fill") as p:
+        up = p.writes(up, "host_write", discard=True)
+    with fg.add_pass("draw") as p:
+        p.reads(up, "vertex_shader_read_uniform")
+        p.reads(hist, "fragment_shader_read_sampled")
+        out = p.writes(out, "color_attachment_write", discard=True)
+    fg.output(out)
+    res = {r.name: r for r in framegraph.compile(fg.graph()).resources}
+    assert "VK_IMAGE_USAGE_TRANSFER_SRC_BIT" in res["out"].create.usage
+    assert "VK_IMAGE_USAGE_TRANSFER_DST_BIT" in res["hist"].create.usage
+    assert res["up"].create.host and not res["out"].create.host
