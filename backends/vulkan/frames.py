@@ -108,6 +108,7 @@ class FrameSlot:
         self.replay_pools: dict[int, Any] = {}
         self.replay_buffers: dict[int, list] = {}
         self.recorded: dict[tuple, Any] = {}
+        self.keyed: dict[tuple, Any] = {}
         self.events: dict[tuple, Any] = {}
         self.frame = -1                      # the frame recorded here last
         self.values: dict[str, int] = {}     # stream -> timeline value that frame ends at
@@ -122,6 +123,16 @@ class FrameSlot:
         # vkBeginCommandBuffer resets one buffer of this pool implicitly (RESET_COMMAND_BUFFER).
         return self._buffer(self.replay_pools, self.replay_buffers, family, k,
                             vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT, ".replay")
+
+    def keyed_buffer(self, family: int, key):
+        """A replay-pool command buffer named by `key` rather than a position (per-image recordings)."""
+        cmd = self.keyed.get((family, key))
+        if cmd is None:
+            self.replay_buffer(family, 0)                  # the family's replay pool exists
+            (cmd,) = self.ctx.allocate_command_buffers(self.replay_pools[family], 1,
+                                                       name=f"frame{self.index}.replay.family{family}.{key[0]}")
+            cmd = self.keyed[(family, key)] = self.owner.adopt("VkCommandBuffer", cmd)
+        return cmd
 
     def _buffer(self, pools, lists, family, k, flags, kind):
         pool = pools.get(family)

@@ -54,6 +54,7 @@ _DESCRIPTOR_NEEDS = {   # descriptor type -> (access bits one of which the pass 
 
 _OP_BARRIER, _OP_SET, _OP_WAIT, _OP_RESET, _OP_PASS = range(5)
 _serial = [0]
+_SWAPCHAIN_VARIANTS = 8       # recordings kept per swapchain-touching run (images per swapchain, or more)
 
 
 class Static:
@@ -96,7 +97,8 @@ def dynamic(fn: Callable) -> Dynamic:
 
 class _Segment:
     """A run of one submit's commands recorded into one command buffer (see the module's docstring)."""
-    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "slot_key", "resources", "passes")
+    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "slot_key", "resources", "passes",
+                 "position", "swapchain", "variants")
 
     def __init__(self, submit, ops: list, dynamic: bool) -> None:
         self.submit = submit
@@ -104,6 +106,9 @@ class _Segment:
         self.dynamic = dynamic
         self.first = self.last = False
         self.cmd = self.slot_key = None
+        self.position = 0              # its index in the submit's command buffer list
+        self.swapchain = None          # the swapchain resource it touches, if any
+        self.variants: dict = {}       # swapchain image handle -> (slot key, command buffer)
         names: dict[str, None] = {}
         self.passes = []
         for op in ops:
@@ -184,6 +189,7 @@ class Program:
         self.layout_key = None
         self.host_data_passes: set[str] = set()
         self.timer_layout = None
+        self.swapchains = {r.name for r in plan.resources if r.swapchain}
         # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
         self.groups: list[tuple[Any, int, int]] = []
         for i, s in enumerate(self.submits):
@@ -360,11 +366,14 @@ class Program:
             if run or not mine:
                 mine.append(_Segment(s, run, False))
             mine[0].first = mine[-1].last = True
-            for seg in mine:
+            for position, seg in enumerate(mine):
                 k = counters.get(s.family, 0)
                 counters[s.family] = k + 1
                 seg.slot_key = (s.family, k)
                 seg.cmd = self.slot.replay_buffer(s.family, k)
+                seg.position = position
+                if not seg.dynamic:
+                    seg.swapchain = next((n for n in seg.resources if n in self.swapchains), None)
             s.set_command_buffers([seg.cmd for seg in mine])
             self.segments += mine
         self.submit_array = ffi.new("VkSubmitInfo2[]", [s.info for s in self.submits])
@@ -393,6 +402,8 @@ class Program:
         common = (self.serial, epoch, _resources.generation(), timer.pool, getattr(pipelines, "reloads", 0))
         count = 0
         for index, seg in enumerate(self.segments):
+            if seg.swapchain is not None:
+                self._pick_variant(seg, resolved[seg.swapchain].handle)
             if seg.dynamic:
                 key = None
             else:
@@ -415,6 +426,21 @@ class Program:
                 continue
             recorded[seg.slot_key] = key
         return count
+
+    def _pick_variant(self, seg: _Segment, image) -> None:
+        """A run that touches the swapchain image keeps one recording per image (a window cycles
+        through a few), each in its own command buffer, so steady frames replay whichever image
+        they acquired; the submit's list points at this frame's."""
+        variant = seg.variants.get(image)
+        if variant is None:
+            if len(seg.variants) < _SWAPCHAIN_VARIANTS:
+                key = ("swapchain", seg.slot_key, len(seg.variants))
+                variant = (key, self.slot.keyed_buffer(seg.submit.family, key))
+            else:                  # a recreated swapchain: reuse the oldest (its frame has finished)
+                variant = seg.variants.pop(next(iter(seg.variants)))
+            seg.variants[image] = variant
+        seg.slot_key, seg.cmd = variant
+        seg.submit.cmd_infos[seg.position].commandBuffer = seg.cmd
 
     def submit(self) -> None:
         """Submit the frame; `submitted` counts the vkQueueSubmit2 calls that went through, so a

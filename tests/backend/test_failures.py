@@ -151,3 +151,23 @@ def test_window_frame_after_a_failure_is_clean(vk_context, window_context, xvfb,
                 renderer.render(multipass.build)
         renderer.wait()
         window._wait_for(xvfb, target, expected, f"window.failures.{error.__name__}.{frames_in_flight}")
+
+
+def test_window_replay_records_only_what_touches_the_swapchain_image(vk_context, window_context, xvfb, multipass):
+    """With replay on, the runs that touch the swapchain image keep one recording per image: once
+    every (slot, image) pair was seen, window frames record nothing, and the window shows the frame."""
+    expected = multipass.render_offscreen(vk_context, frames=1, size=(96, 64))[0][0]
+    target = WindowTarget(96, 64, title="framegraph-replay-window")
+    with Renderer(window_context, target, replay="all") as renderer:
+        recorded = []
+        for _ in range(8):
+            renderer.render(multipass.build)
+            recorded.append(renderer.last_recorded)
+        for _ in range(8):
+            renderer.render(multipass.build)
+            recorded.append(renderer.last_recorded)
+        program = next(iter(renderer._plans.values())).programs[0]
+        assert any(s.swapchain for s in program.segments)
+        assert recorded[-4:] == [0, 0, 0, 0], recorded
+        renderer.wait()
+        window._wait_for(xvfb, target, expected, "window.replay")
