@@ -211,8 +211,8 @@ class Renderer:
         `recording_epoch` (bump it, e.g. after reloading pipelines: invalidate_recordings()) are
         unchanged; other passes are recorded alone, every frame. "all": every pass replays unless
         its callback is `dynamic(fn)` or it wrote host data while recording (upload(),
-        update_buffer(): from then on it is recorded every frame). A swapchain image counts as a
-        resource: runs that touch it are recorded again when the image index changes. Needs push
+        update_buffer(): from then on it is recorded every frame). Runs that touch the swapchain
+        image keep one recording per image (recorder.Program._pick_variant). Needs push
         descriptors (descriptor sets from the per-frame arena do not outlive the frame); without
         them `replay` is off and `replay_off_reason` says why."""
         if frames_in_flight < 1:
