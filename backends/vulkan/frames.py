@@ -92,7 +92,9 @@ def _check_imports(imports: dict) -> None:
 
 class FrameSlot:
     """Per-frame-in-flight objects: command pools (one per queue family; recording is on one
-    thread) with their command buffers, events, descriptor pools, the timestamp query pool.
+    thread -- with this binding, recording on several threads, one pool each, measured 2-5x slower:
+    benchmarks/threaded_recording.py) with their command buffers, events, descriptor pools, the
+    timestamp query pool.
 
     Two pools per family: `pools` (TRANSIENT, reset wholesale when the slot comes round: recordings
     made every frame) and `replay_pools` (never reset wholesale: each command buffer keeps its
