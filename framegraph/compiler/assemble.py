@@ -25,10 +25,17 @@ def _state(res, name: str | None) -> State | None:
 
 def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, ...]:
     out = []
+    made: dict = {}   # the same access of the same units recurs across passes: build its entries once
     for p_index in order:
         p = rg.passes[p_index]
         accesses = []
         for a in p.accesses:
+            key = (a.resource, a.units, a.stages, a.access, a.layout, a.discard)
+            entries = made.get(key)
+            if entries is not None:
+                accesses.extend(entries)
+                continue
+            start = len(accesses)
             res = rg.resources[a.resource]
             if res.is_image:
                 for mips, layers in image_rects(res, a.units):
@@ -40,6 +47,7 @@ def plan_passes(rg: ResolvedGraph, order, streams: Streams) -> tuple[PlanPass, .
                     accesses.append(PlanAccess(resource=res.name, stages=as_stage(a.stages), access=as_access(a.access),
                                                range=rng,
                                                discard=a.discard))
+            made[key] = accesses[start:]
         out.append(PlanPass(name=p.name, queue=p.queue, stream=streams.stream_of[p.queue], accesses=tuple(accesses)))
     return tuple(out)
 

@@ -113,7 +113,8 @@ def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced
 def _merge(into: dict, key: EntryKey, e: Entry) -> None:
     cur = into.get(key)
     if cur is None:
-        into[key] = cur = Entry()   # a copy: the tracked entries are read again by other passes of this stage
+        into[key] = e   # reused: the tracked entries before this stage are not read again
+        return
     cur.units.extend(e.units)
     cur.reasons.extend(e.reasons)
     for s, p in e.cross.items():
