@@ -191,6 +191,16 @@ class VulkanContext:
             fn = functions[name] = None if raw == vk.ffi.NULL else vk.ffi.cast(pfn_type, raw)
         return fn
 
+    def instance_function(self, name: str, pfn_type: str):
+        """An instance-extension command (e.g. debug-utils labels) as a raw cffi function pointer,
+        None when absent; see device_function."""
+        functions = self.__dict__.setdefault("_instance_functions", {})
+        fn = functions.get(name, False)
+        if fn is False:
+            raw = vk.lib.vkGetInstanceProcAddr(self.instance, name.encode())
+            fn = functions[name] = None if raw == vk.ffi.NULL else vk.ffi.cast(pfn_type, raw)
+        return fn
+
     def release(self, handle: Any, kind: str | None = None) -> None:
         """Destroy one object before the context ends; the caller vouches the GPU is done with it."""
         self.registry.release(handle, kind)

@@ -301,7 +301,7 @@ class Program:
             if code == _OP_BARRIER:
                 lib.vkCmdPipelineBarrier2(cmd, op[1])
             elif code == _OP_PASS:
-                if self._record_pass(renderer, frame, cmd, op[1], op[2], resolved, callbacks, timer):
+                if self._record_pass(renderer, frame, cmd, op[1], op[2:], resolved, callbacks, timer):
                     host_data.append(op[1].name)
             elif code == _OP_SET:
                 lib.vkCmdSetEvent2(cmd, op[1], op[2])
@@ -320,8 +320,25 @@ class Program:
                 flags=vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT if one_time else 0)
         return info
 
+    def _labels(self):
+        """Begin/end label functions and which form of the label they take (raw pointers take its
+        address: the binding's wrappers cost ~5 µs a call); Nones without debug utils."""
+        labels = self.memo.get("labels")
+        if labels is None:
+            labels = (None, None, 0)
+            if getattr(self.debug, "enabled", False):
+                begin = self.ctx.instance_function("vkCmdBeginDebugUtilsLabelEXT", "PFN_vkCmdBeginDebugUtilsLabelEXT")
+                end = self.ctx.instance_function("vkCmdEndDebugUtilsLabelEXT", "PFN_vkCmdEndDebugUtilsLabelEXT")
+                labels = (begin, end, 1) if begin is not None and end is not None else (
+                    self.debug.begin_label_struct, self.debug.end_label, 0)
+            self.memo["labels"] = labels
+        return labels
+
     def _record_pass(self, renderer, frame, cmd, info: PassInfo, label, resolved, callbacks, timer) -> bool:
-        self.debug.begin_label_struct(cmd, label)
+        """`label`: (the label struct, a pointer to it)."""
+        begin_label, end_label, raw = self._labels()
+        if begin_label is not None:
+            begin_label(cmd, label[raw])
         query = timer.begin(cmd, info.name)
         callback = callbacks.get(info.name)
         host_data = False
@@ -334,7 +351,8 @@ class Program:
             host_data = pc._host_data
         if query is not None:
             timer.end(cmd, query)
-        self.debug.end_label(cmd)
+        if end_label is not None:
+            end_label(cmd)
         return host_data
 
     # -- replay --------------------------------------------------------------------------
@@ -471,7 +489,7 @@ class _SubmitProgram:
                 info = program.passes[c.pass_name]
                 label = program.debug.label_struct(c.pass_name)
                 program.keep.append(label)
-                self.ops.append((_OP_PASS, info, label))
+                self.ops.append((_OP_PASS, info, label, ffi.addressof(label)))
             elif isinstance(c, SetEventCmd):
                 event = events.setdefault(c.event, program.slot.event((index, c.event)))
                 dep = program.dependency(c.dependency, resolved)
