@@ -97,15 +97,15 @@ def dynamic(fn: Callable) -> Dynamic:
 
 class _Segment:
     """A run of one submit's commands recorded into one command buffer (see the module's docstring)."""
-    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "slot_key", "resources", "passes",
-                 "position", "swapchain", "variants")
+    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "slot_key", "base_key", "resources",
+                 "passes", "position", "swapchain", "variants")
 
     def __init__(self, submit, ops: list, dynamic: bool) -> None:
         self.submit = submit
         self.ops = ops
         self.dynamic = dynamic
         self.first = self.last = False
-        self.cmd = self.slot_key = None
+        self.cmd = self.slot_key = self.base_key = None
         self.position = 0              # its index in the submit's command buffer list
         self.swapchain = None          # the swapchain resource it touches, if any
         self.variants: dict = {}       # swapchain image handle -> (slot key, command buffer)
@@ -387,7 +387,7 @@ class Program:
             for position, seg in enumerate(mine):
                 k = counters.get(s.family, 0)
                 counters[s.family] = k + 1
-                seg.slot_key = (s.family, k)
+                seg.slot_key = seg.base_key = (s.family, k)
                 seg.cmd = self.slot.replay_buffer(s.family, k)
                 seg.position = position
                 if not seg.dynamic:
@@ -452,7 +452,7 @@ class Program:
         variant = seg.variants.get(image)
         if variant is None:
             if len(seg.variants) < _SWAPCHAIN_VARIANTS:
-                key = ("swapchain", seg.slot_key, len(seg.variants))
+                key = ("swapchain", seg.base_key, len(seg.variants))
                 variant = (key, self.slot.keyed_buffer(seg.submit.family, key))
             else:                  # a recreated swapchain: reuse the oldest (its frame has finished)
                 variant = seg.variants.pop(next(iter(seg.variants)))
