@@ -2,6 +2,10 @@
 rendering (attachment formats come from the pass that draws), compute pipelines, one
 VkPipelineCache, and descriptors written for the caller — pushed into the command buffer with
 VK_KHR_push_descriptor where the device has it, else from per-frame pools reset with the frame.
+
+Set 0 is the pass's set (written per draw from the graph's resources); sets 1.. are ordinary
+descriptor sets the caller allocates and binds (e.g. kit.DescriptorSets for resources that outlive
+frames). Graphics pipelines take vertex input (VertexInput) or pull vertices from storage buffers.
 """
 from __future__ import annotations
 
@@ -28,8 +32,50 @@ _CULL = {"none": vk.VK_CULL_MODE_NONE, "back": vk.VK_CULL_MODE_BACK_BIT, "front"
 _COMPARE = {"less": vk.VK_COMPARE_OP_LESS, "less_equal": vk.VK_COMPARE_OP_LESS_OR_EQUAL,
             "greater": vk.VK_COMPARE_OP_GREATER, "greater_equal": vk.VK_COMPARE_OP_GREATER_OR_EQUAL,
             "equal": vk.VK_COMPARE_OP_EQUAL, "always": vk.VK_COMPARE_OP_ALWAYS}
+_INPUT_RATES = {"vertex": vk.VK_VERTEX_INPUT_RATE_VERTEX, "instance": vk.VK_VERTEX_INPUT_RATE_INSTANCE}
 _RGBA = (vk.VK_COLOR_COMPONENT_R_BIT | vk.VK_COLOR_COMPONENT_G_BIT | vk.VK_COLOR_COMPONENT_B_BIT
          | vk.VK_COLOR_COMPONENT_A_BIT)
+
+
+@dataclass(frozen=True)
+class VertexAttribute:
+    """One `layout(location = N) in` of the vertex shader: read at `offset` of its binding's element."""
+    location: int
+    format: str              # a Format name: "R32G32B32A32_SFLOAT", "R32G32_SFLOAT", "R8G8B8A8_UNORM", ...
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class VertexBinding:
+    """One vertex buffer binding: its element stride, whether it steps per vertex or per instance,
+    and the attributes read from it."""
+    binding: int
+    stride: int
+    attributes: tuple[VertexAttribute, ...]
+    rate: str = "vertex"     # or "instance"
+
+
+@dataclass(frozen=True)
+class VertexInput:
+    """A graphics pipeline's vertex input state (hashable: it is part of the pipeline's cache key).
+    The pass binds the buffers (kit.bind_vertex_buffers) and declares them `vertex_buffer` reads."""
+    bindings: tuple[VertexBinding, ...] = ()
+
+    @staticmethod
+    def of(*bindings: VertexBinding) -> "VertexInput":
+        return VertexInput(tuple(bindings))
+
+    def create_info(self):
+        from framegraph.vk import Format
+
+        if not self.bindings:
+            return vk.VkPipelineVertexInputStateCreateInfo()
+        return vk.VkPipelineVertexInputStateCreateInfo(
+            pVertexBindingDescriptions=[vk.VkVertexInputBindingDescription(
+                binding=b.binding, stride=b.stride, inputRate=_INPUT_RATES[b.rate]) for b in self.bindings],
+            pVertexAttributeDescriptions=[vk.VkVertexInputAttributeDescription(
+                location=a.location, binding=b.binding, format=int(Format.parse(a.format)), offset=a.offset)
+                for b in self.bindings for a in b.attributes])
 
 
 @dataclass(eq=False)
@@ -45,6 +91,11 @@ class Pipeline:
     local_size: tuple[int, int, int] | None = None
     color_formats: tuple[int, ...] = ()
     depth_format: int = 0
+    # Every set the shaders use: set -> VkDescriptorSetLayout, and set -> {binding: reflect.Binding}.
+    # Set 0 is `set_layout`/`bindings` (push descriptors where the device has them); the others are
+    # plain layouts for descriptor sets allocated by the caller.
+    set_layouts: dict = field(default_factory=dict)
+    sets: dict = field(default_factory=dict)
 
 
 class Pipelines:
@@ -153,23 +204,28 @@ class Pipelines:
             self.last_reload_error = error
 
     def _layout(self, bindings: tuple[Binding, ...], push_size: int, push_stages: int):
+        """(set layouts by set number, pipeline layout). Sets a shader skips below its highest one
+        get an empty layout: a pipeline layout's sets are numbered without gaps."""
         key = (bindings, push_size, push_stages)
         entry = self._layouts.get(key)
         if entry is None:
-            if any(b.set != 0 for b in bindings):
-                raise ValueError("shaders may use descriptor set 0 only")
-            set_layout = None
-            if bindings:
-                flags = vk.VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR if self.push_descriptors else 0
-                set_layout = self.owner.create("VkDescriptorSetLayout", vk.VkDescriptorSetLayoutCreateInfo(
+            by_set: dict[int, list[Binding]] = {}
+            for b in bindings:
+                by_set.setdefault(b.set, []).append(b)
+            set_layouts: dict[int, Any] = {}
+            for number in range(max(by_set) + 1 if by_set else 0):
+                # Only set 0 is pushed: VK_KHR_push_descriptor allows one push set per layout.
+                flags = (vk.VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR
+                         if self.push_descriptors and number == 0 and by_set.get(0) else 0)
+                set_layouts[number] = self.owner.create("VkDescriptorSetLayout", vk.VkDescriptorSetLayoutCreateInfo(
                     flags=flags, pBindings=[vk.VkDescriptorSetLayoutBinding(
                         binding=b.binding, descriptorType=b.type, descriptorCount=b.count, stageFlags=b.stages)
-                        for b in bindings]))
+                        for b in by_set.get(number, ())] or None))
             ranges = ([vk.VkPushConstantRange(stageFlags=push_stages, offset=0, size=push_size)]
                       if push_size else None)
             layout = self.owner.create("VkPipelineLayout", vk.VkPipelineLayoutCreateInfo(
-                pSetLayouts=[set_layout] if set_layout is not None else None, pPushConstantRanges=ranges))
-            entry = self._layouts[key] = (set_layout, layout)
+                pSetLayouts=[set_layouts[n] for n in sorted(set_layouts)] or None, pPushConstantRanges=ranges))
+            entry = self._layouts[key] = (set_layouts, layout)
         return entry
 
     def sampler(self, kind: str = "linear") -> Any:
@@ -200,10 +256,15 @@ class Pipelines:
         for i in infos:
             stages |= i.stage
         push_stages = stages if push_size else 0
-        set_layout, layout = self._layout(bindings, (push_size + 3) & ~3, push_stages)
+        set_layouts, layout = self._layout(bindings, (push_size + 3) & ~3, push_stages)
+        sets: dict[int, dict] = {}
+        for b in bindings:
+            sets.setdefault(b.set, {})[b.binding] = b
+        # A shader with no set-0 bindings has no set 0 to push (an empty layout may stand in for it).
+        set_layout = set_layouts.get(0) if sets.get(0) else None
         return Pipeline(name=name, handle=handle, layout=layout, set_layout=set_layout, bind_point=bind_point,
-                        bindings={b.binding: b for b in bindings}, push_size=(push_size + 3) & ~3,
-                        push_stages=push_stages, **extra)
+                        bindings=sets.get(0, {}), push_size=(push_size + 3) & ~3,
+                        push_stages=push_stages, set_layouts=set_layouts, sets=sets, **extra)
 
     # -- pipelines -------------------------------------------------------------------------
     def compute(self, shader: str, *, name: str | None = None, pass_name: str | None = None) -> Pipeline:
@@ -226,16 +287,17 @@ class Pipelines:
     def graphics(self, vertex: str, fragment: str | None = None, *, color_formats=(), depth_format: int = 0,
                  samples: int = 1, topology: str = "triangle_list", cull: str = "none", blend: bool = False,
                  depth_test: bool = False, depth_write: bool = False, depth_compare: str = "less",
-                 depth_bias: tuple[float, float] | None = None, name: str | None = None,
-                 pass_name: str | None = None) -> Pipeline:
+                 depth_bias: tuple[float, float] | None = None, vertex_input: VertexInput | None = None,
+                 name: str | None = None, pass_name: str | None = None) -> Pipeline:
         """A pipeline for dynamic rendering into attachments of these formats (PassContext passes
         the formats of the pass's declared attachments). Viewport and scissor are dynamic.
-        `depth_bias=(constant, slope)` offsets depth as shadow-map passes do against acne."""
+        `depth_bias=(constant, slope)` offsets depth as shadow-map passes do against acne.
+        `vertex_input` describes vertex buffers (default: none, shaders pull vertices themselves)."""
         self._poll()
         color_formats = tuple(int(f) for f in color_formats)
         depth_bias = None if depth_bias is None else (float(depth_bias[0]), float(depth_bias[1]))
         key = ("graphics", vertex, fragment, color_formats, int(depth_format), samples, topology, cull, blend,
-               depth_test, depth_write, depth_compare, depth_bias)
+               depth_test, depth_write, depth_compare, depth_bias, vertex_input or None)
         pipeline = self._pipelines.get(key)
         if pipeline is not None:
             return pipeline
@@ -256,7 +318,7 @@ class Pipelines:
             pNext=vk.VkPipelineRenderingCreateInfo(pColorAttachmentFormats=list(color_formats) or None,
                                                    depthAttachmentFormat=int(depth_format)),
             pStages=stages,
-            pVertexInputState=vk.VkPipelineVertexInputStateCreateInfo(),
+            pVertexInputState=(vertex_input or VertexInput()).create_info(),
             pInputAssemblyState=vk.VkPipelineInputAssemblyStateCreateInfo(topology=_TOPOLOGIES[topology]),
             pViewportState=vk.VkPipelineViewportStateCreateInfo(viewportCount=1, scissorCount=1),
             pRasterizationState=vk.VkPipelineRasterizationStateCreateInfo(

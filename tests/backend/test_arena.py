@@ -1,0 +1,121 @@
+"""The arena prototype (samples/arena.py) played by its input script in a GLFW window on a private
+Xvfb, frame-locked: 300 frames of moving, throwing projectiles (async compute), toggling bloom and
+the debug view (the graph changes shape and changes back: plan cache), resizing and pausing. The
+swapchain images of five chosen frames, read back through the graph, match the references; the
+validation layer (with synchronization validation) reports nothing.
+
+Regenerate the references (then look at them) with FRAMEGRAPH_UPDATE_REFERENCES=1.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import support  # tests/backend is on sys.path (not a package)
+
+try:
+    from framegraph.backends.vulkan import Renderer, VulkanContext, WindowTarget, kit
+except (ImportError, OSError) as error:
+    support.unavailable(f"the Vulkan loader is missing: {error}")
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE / "reference"
+ACTUAL = HERE / "actual"
+SCRIPT = REFERENCE / "arena_script.json"
+SHOTS = ("move", "toggle", "resize", "pause", "end")
+
+
+@pytest.fixture(scope="module")
+def xvfb():
+    """A private X server; DISPLAY points at it while the module runs (as test_exec_window does)."""
+    if shutil.which("Xvfb") is None:
+        support.unavailable("Xvfb not installed (apt-get install xvfb)")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "320x240x24", "-nolisten", "tcp",
+                               "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail(f"Xvfb did not start: {server.stderr.read().decode(errors='replace')}")
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    try:
+        yield os.environ["DISPLAY"]
+    finally:
+        if old is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = old
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _compare(name: str, image: np.ndarray, *, tolerance: int = 3, fraction: float = 0.005) -> str | None:
+    """None when `image` matches reference/arena_<name>.png (at most `fraction` of the pixels differ
+    by more than `tolerance` in a channel); else why, with actual and diff images written."""
+    from PIL import Image
+
+    path = REFERENCE / f"arena_{name}.png"
+    if os.environ.get("FRAMEGRAPH_UPDATE_REFERENCES") == "1":
+        Image.fromarray(image, "RGBA").save(path)
+    expected = np.asarray(Image.open(path).convert("RGBA"))
+    ACTUAL.mkdir(exist_ok=True)
+    if expected.shape != image.shape:
+        Image.fromarray(image, "RGBA").save(ACTUAL / f"arena_{name}.png")
+        return f"{name}: size {image.shape[1]}x{image.shape[0]}, reference {expected.shape[1]}x{expected.shape[0]}"
+    diff = np.abs(image.astype(np.int16) - expected.astype(np.int16))[..., :3].max(axis=2)
+    bad = int((diff > tolerance).sum())
+    if bad > fraction * diff.size:
+        Image.fromarray(image, "RGBA").save(ACTUAL / f"arena_{name}.png")
+        Image.fromarray(np.minimum(diff * 8, 255).astype(np.uint8), "L").save(ACTUAL / f"arena_{name}_diff.png")
+        return f"{name}: {bad} of {diff.size} pixels differ by more than {tolerance} (max {int(diff.max())})"
+    return None
+
+
+def test_arena_script_plays_and_matches_references(xvfb):
+    from framegraph.samples import arena
+
+    script = kit.Script.load(SCRIPT)
+    assert script.frames == 300 and script.size == (160, 120)
+    compiled = []
+    # A device of its own: Mesa's X11 WSI caches per device what it negotiated with an X server
+    # (see test_exec_window's window_context).
+    with VulkanContext(app_name="framegraph-arena-test") as ctx:
+        target = WindowTarget(*script.size, title="arena")
+        with Renderer(ctx, target, on_compile=compiled.append) as renderer:
+            game = arena.Arena(renderer, shadow_size=256, fixed_hud=True)
+            try:
+                loop = kit.Loop(renderer, script=script)
+                loop.run(game.build, update=game.update, on_frame=game.on_frame)
+            finally:
+                renderer.wait()
+                game.close()
+            recreations = target.recreations
+            hits = renderer.plan_cache.hits
+
+    assert loop.frame == 300
+    assert recreations == 2                        # resized to 200x150 and back
+    assert game.shots > 0 and not loop.paused
+    assert sorted(loop.screenshots) == sorted(SHOTS)
+    # Shapes: the first frame, each screenshot frame (a readback pass), bloom off, debug view on, the
+    # new size, toggled back... Toggling back and resizing back reuse cached plans: every distinct
+    # shape compiles once, and far fewer than the 300 frames.
+    names = [tuple(p.name for p in plan.passes) for plan in compiled]
+    assert len(compiled) <= 16, names
+    assert any("bloom_down0" not in n for n in names) and any("debug_composite" in n for n in names)
+    assert any("bloom_down0" in n and "debug_composite" not in n and not any(x.startswith("screenshot") for x in n)
+               for n in names)
+    assert hits > 250
+    problems = [p for p in (_compare(name, loop.screenshots[name]) for name in SHOTS) if p]
+    assert not problems, "\n".join(problems)
