@@ -371,16 +371,22 @@ class Loop:
         requests, self._requests = self._requests, []
         futures = {}
 
+        # An offscreen target that reads back every frame already copies the output out.
+        offscreen = getattr(self.target, "readback", False) is True and hasattr(self.target, "read")
+
         def declare(fg, frame):
             out = build(fg, frame, self)
-            for name in requests:
-                futures[name] = self.renderer.readback(fg, out, pass_name=f"screenshot.{name}")
+            if not offscreen:
+                for name in requests:
+                    futures[name] = self.renderer.readback(fg, out, pass_name=f"screenshot.{name}")
             return out
 
-        self.renderer.render(declare)
+        info = self.renderer.render(declare)
         cpu_ms = (time.thread_time() - cpu0) * 1e3
+        if offscreen:
+            futures = {name: self.target.read(info.index) for name in requests}
         for name, future in futures.items():
-            image = np.array(future.result())
+            image = np.array(future if offscreen else future.result())
             # What the window shows: the swapchain is composited opaque, whatever its alpha holds
             # (the HUD's blend writes coverage there, tonemap writes luma for FXAA).
             image[..., 3] = 255
