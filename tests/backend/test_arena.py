@@ -119,3 +119,36 @@ def test_arena_script_plays_and_matches_references(xvfb):
     assert hits > 250
     problems = [p for p in (_compare(name, loop.screenshots[name]) for name in SHOTS) if p]
     assert not problems, "\n".join(problems)
+
+
+def test_script_events_and_errors():
+    script = kit.Script.parse({"format": "framegraph-input/1", "frames": 10, "size": [160, 120], "events": [
+        {"frame": 3, "key": "w"}, {"frame": 1, "resize": [200, 150]}, {"frame": 2, "mouse": [1.5, -2]}]})
+    assert [(e.frame, e.kind, e.value) for e in script.events] == [
+        (1, "resize", (200, 150)), (2, "mouse", (1.5, -2)), (3, "key", ("W", True)), (4, "key", ("W", False))]
+    assert script.scaled((320, 240)).at(1)[0].value == (400, 300)
+    for bad, words in (({"format": "x"}, "format"), ({"format": "framegraph-input/1", "frames": 0}, "frames"),
+                       ({"format": "framegraph-input/1", "events": [{"frame": 1}]}, "events[0]"),
+                       ({"format": "framegraph-input/1", "events": [{"frame": -1, "quit": True}]}, "frame"),
+                       ({"format": "framegraph-input/1", "events": [{"frame": 1, "resize": [0, 5]}]}, "resize"),
+                       ({"format": "framegraph-input/1", "events": [{"frame": 1, "key": "W", "action": "hold"}]},
+                        "action")):
+        with pytest.raises(kit.ScriptError, match=words.replace("[", r"\[")):
+            kit.Script.parse(bad)
+
+
+def test_input_edges_and_camera():
+    i = kit.Input()
+    i.key("w", True)
+    i.move(10, 0)
+    assert i.down("W") and i.pressed("W") and i.axis("S", "W") == 1.0 and i.mouse_delta == (10, 0)
+    i.end_frame()
+    assert i.down("W") and not i.pressed("W") and i.mouse_delta == (0.0, 0.0)
+    i.key("W", False)
+    assert i.released("W") and not i.down("W")
+    camera = kit.OrbitCamera(target=(0.0, 0.0, 0.0), yaw=0.0, pitch=0.0, distance=10.0)
+    assert camera.eye == pytest.approx((0.0, 0.0, 10.0)) and camera.forward == pytest.approx((0.0, -1.0))
+    i.end_frame()
+    i.move(360, 1000)                       # 90 degrees of yaw; pitch clamps
+    camera.update(i)
+    assert camera.yaw == pytest.approx(90.0) and camera.pitch == camera.pitch_limits[1]
