@@ -489,7 +489,9 @@ class Tracker:
 
     def last_uses(self) -> dict:
         """Each transient's last accesses, folded per stream (union of stages and write bits, the
-        latest position): what a later occupant of the same memory is ordered after."""
+        latest position): what a later occupant of the same memory is ordered after. A write some
+        barrier (or semaphore) already made visible, hence available, has no write bits left to hand
+        over: the later occupant then needs only the execution dependency."""
         out = {}
         for r, units in self.units.items():
             if not self.rg.resources[r].decl.transient:
@@ -497,12 +499,13 @@ class Tracker:
             per_stream: dict[str, list] = {}
             for u in units:
                 for acc in ([u.write] if u.write is not None else []) + u.reads:
+                    pending = acc.access & _WRITE if (acc is u.write and not u.vis) else 0
                     cur = per_stream.get(acc.stream)
                     if cur is None:
-                        per_stream[acc.stream] = [acc.stages, acc.access & _WRITE, acc.pos, acc.name]
+                        per_stream[acc.stream] = [acc.stages, pending, acc.pos, acc.name]
                     else:
                         cur[0] |= acc.stages
-                        cur[1] |= acc.access & _WRITE
+                        cur[1] |= pending
                         if acc.pos > cur[2]:
                             cur[2], cur[3] = acc.pos, acc.name
             out[r] = tuple(LastUse(s, *v) for s, v in per_stream.items())
