@@ -152,3 +152,41 @@ def test_input_edges_and_camera():
     i.move(360, 1000)                       # 90 degrees of yaw; pitch clamps
     camera.update(i)
     assert camera.yaw == pytest.approx(90.0) and camera.pitch == camera.pitch_limits[1]
+
+
+def test_reload_key_rebuilds_shaders_and_screenshots_show_it(tmp_path, monkeypatch):
+    """F5 (the loop's reload key) in a script: the edited shader is compiled and used from the next
+    frame; screenshots of an offscreen target come from its own readback."""
+    from framegraph.backends.vulkan import OffscreenTarget
+
+    if shutil.which("glslc") is None:
+        support.unavailable("glslc not installed")
+    monkeypatch.setenv("FRAMEGRAPH_SHADER_CACHE", str(tmp_path / "cache"))
+    shader = tmp_path / "tint.frag"
+    source = "#version 450\nlayout(location = 0) out vec4 color;\nvoid main() {{ color = vec4({}, 1.0); }}\n"
+    shader.write_text(source.format("1.0, 0.0, 0.0"))
+    script = kit.Script.parse({"format": "framegraph-input/1", "frames": 6, "events": [
+        {"frame": 1, "screenshot": "before"}, {"frame": 3, "key": "F5"}, {"frame": 4, "screenshot": "after"}]})
+
+    def on_frame(loop):
+        if loop.frame == 2:                 # edited while the game runs
+            shader.write_text(source.format("0.0, 1.0, 0.0"))
+
+    def build(fg, frame, loop):
+        out = frame.output
+        with fg.add_pass("tint") as p:
+            out = p.writes(out, "color_attachment_write", discard=True)
+
+            def record(ctx):
+                with ctx.rendering():
+                    ctx.draw(3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "tint.frag"))
+            p.execute(record)
+        return out
+
+    with VulkanContext(app_name="framegraph-arena-reload") as ctx:
+        with Renderer(ctx, OffscreenTarget(8, 8)) as renderer:
+            renderer.add_shader_path(tmp_path)
+            loop = kit.run(renderer, build, on_frame=on_frame, script=script)
+    assert loop.reloaded == ["tint.frag"]
+    assert loop.screenshots["before"][0, 0].tolist() == [255, 0, 0, 255]
+    assert loop.screenshots["after"][0, 0].tolist() == [0, 255, 0, 255]
