@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 
 from .driver_rules import check_driver_rules
+from .plan_model import check_plan
 from .problems import KINDS, Problem, Reporter
 from .queue_caps import check_queue_stages
 from .simulate import Simulator
@@ -53,6 +54,9 @@ def verify_plan(plan, *, driver_rules: bool = False) -> list[Problem]:
     elif not isinstance(plan, dict) and hasattr(plan, "to_json"):
         # Through the JSON text, not the object: the verifier sees exactly what the file format says.
         plan = json.loads(plan.to_json())
+    malformed = check_plan(plan)
+    if malformed:   # a plan of the wrong shape is reported where it is wrong, never simulated into a crash
+        return malformed
     problems = Simulator(plan).run()
     report = Reporter()
     check_queue_stages(plan, report)
