@@ -193,10 +193,16 @@ _MIX_BUFFER_WRITES = {"graphics": ("fragment_shader_write_storage",), "compute":
                       "transfer": ("transfer_write",)}
 
 
-def queue_mix_graph(n_passes: int, seed: int = 0) -> FrameGraph:
+MIX_WINDOW = 24   # a pass of the random mix touches one of the 24 most recent resources
+
+
+def queue_mix_graph(n_passes: int, seed: int = 0, window: int = MIX_WINDOW) -> FrameGraph:
     """A random frame over all three queues (deterministic from `seed`): images with mips and layers
     and buffers with byte ranges, transient and imported (some with read initial states), each pass
-    touching 1-3 of them; about a third of the resources per pass count."""
+    touching 1-3 of them; a third as many resources as passes. Passes draw from a sliding window of
+    the `window` most recent resources, as real frames do (a view's or effect's resources live for a
+    few dozen passes): with every resource live across the whole frame, placement is O(passes x
+    live resources) whatever the compiler, which is another benchmark."""
     rng = random.Random(seed * 7919 + n_passes)
     fg = FrameGraph(f"queue_mix_{n_passes}_{seed}")
     res = []   # [kind, handle, mips or size, layers, written]
@@ -228,7 +234,9 @@ def queue_mix_graph(n_passes: int, seed: int = 0) -> FrameGraph:
     for pi in range(n_passes):
         q = rng.choice(("graphics", "compute", "transfer")) if rng.random() < 0.6 else "graphics"
         with fg.add_pass(f"p{pi}", queue=q) as p:
-            for k in dict.fromkeys(rng.randrange(len(res)) for _ in range(rng.randint(1, 3))):
+            hi = min(len(res), 4 + pi // 3)
+            lo = max(0, hi - window)
+            for k in dict.fromkeys(rng.randrange(lo, hi) for _ in range(rng.randint(1, 3))):
                 r = res[k]
                 sub = {}
                 if r[0] == "image":

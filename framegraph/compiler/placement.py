@@ -84,23 +84,32 @@ def _disjoint(a: Lifetime, b: Lifetime, host: frozenset = frozenset()) -> bool:
 
 def _fit(items, sizes, align_of, lts_by_r, host: frozenset = frozenset()) -> tuple[dict, int]:
     """Place `items` in order at the lowest aligned offset not overlapping any placed resource
-    whose lifetime intersects; returns offsets and the heap size. Placed resources are indexed by
-    time buckets so each query looks only at resources live around that time."""
-    bucket_width = 16
+    whose lifetime intersects; returns offsets and the heap size. Placed resources with short
+    lifetimes are indexed by time buckets, so a query looks only at resources live around its time;
+    long-lived ones (and host-accessed ones, which conflict with every earlier occupant) sit in one
+    list every query scans: a bucket index alone costs span x entries per query when lifetimes are
+    long (a random 10,000-pass frame took 18 s)."""
+    bucket_width, short = 16, 4
     buckets: dict[int, list[tuple[int, int, int]]] = {}   # time bucket -> (resource, offset, end)
+    wide: list[tuple[int, int, int]] = []                # long-lived or host-accessed resources
+    placed: list[tuple[int, int, int]] = []
     offsets = {}
     top = 0
     for r in items:
         lt = lts_by_r[r]
-        seen = set()
-        busy = []
-        for b in range(lt.first // bucket_width, _span_end(lt) // bucket_width + 1):
-            for q, o, e in buckets.get(b, ()):
-                if q in seen:
-                    continue
-                seen.add(q)
-                if not _disjoint(lts_by_r[q], lt, host):
-                    busy.append((o, e))
+        b0, b1 = lt.first // bucket_width, _span_end(lt) // bucket_width
+        is_wide = b1 - b0 >= short or r in host
+        if is_wide:
+            candidates = placed
+        else:
+            seen = set()
+            candidates = list(wide)
+            for b in range(b0, b1 + 1):
+                for entry in buckets.get(b, ()):
+                    if entry[0] not in seen:
+                        seen.add(entry[0])
+                        candidates.append(entry)
+        busy = [(o, e) for q, o, e in candidates if not _disjoint(lts_by_r[q], lt, host)]
         busy.sort()
         offset = 0
         for o, e in busy:
@@ -110,8 +119,12 @@ def _fit(items, sizes, align_of, lts_by_r, host: frozenset = frozenset()) -> tup
         offset = _align(offset, align_of[r])
         offsets[r] = offset
         entry = (r, offset, offset + sizes[r])
-        for b in range(lt.first // bucket_width, _span_end(lt) // bucket_width + 1):
-            buckets.setdefault(b, []).append(entry)
+        placed.append(entry)
+        if is_wide:
+            wide.append(entry)
+        else:
+            for b in range(b0, b1 + 1):
+                buckets.setdefault(b, []).append(entry)
         top = max(top, offset + sizes[r])
     return offsets, top
 
