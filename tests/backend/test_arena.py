@@ -190,3 +190,23 @@ def test_reload_key_rebuilds_shaders_and_screenshots_show_it(tmp_path, monkeypat
     assert loop.reloaded == ["tint.frag"]
     assert loop.screenshots["before"][0, 0].tolist() == [255, 0, 0, 255]
     assert loop.screenshots["after"][0, 0].tolist() == [0, 255, 0, 255]
+
+
+def test_command_line_plays_a_script_offscreen(tmp_path, capsys):
+    """`python -m framegraph.samples.arena --script ... --offscreen`: screenshots and the stats file."""
+    import json
+
+    from framegraph.samples import arena
+
+    script = tmp_path / "short.json"
+    script.write_text(json.dumps({"format": "framegraph-input/1", "frames": 12, "size": [96, 64], "events": [
+        {"frame": 1, "key": "W", "action": "press"}, {"frame": 4, "key": "G"}, {"frame": 10, "screenshot": "s"}]}))
+    stats = tmp_path / "stats.json"
+    code = arena.main(["--script", str(script), "--offscreen", "--shadow-size", "128", "--out", str(tmp_path / "shots"),
+                       "--stats-json", str(stats)])
+    assert code == 0
+    from PIL import Image
+    assert Image.open(tmp_path / "shots" / "s.png").size == (96, 64)
+    data = json.loads(stats.read_text())
+    assert data["size"] == [96, 64] and data["validation_messages"] == 0 and len(data["history"]) == 12
+    assert data["fps"] > 0 and data["cpu_ms"] > 0 and data["gpu_ms"] > 0
