@@ -94,23 +94,6 @@ class _DeclaredOnce:
 
 # -- measuring -----------------------------------------------------------------------------------
 
-def _memoize_host_access() -> None:
-    """What-if: resources._host_accessed(plan, name) scans every pass of the plan and is called twice
-    per buffer per frame (O(buffers x passes) each frame); plans are immutable, so once per plan
-    and name would do."""
-    from framegraph.backends.vulkan import resources
-
-    scan, memo = resources._host_accessed, {}
-
-    def host_accessed(plan, name):
-        key = (id(plan), name)
-        hit = memo.get(key)
-        if hit is None or hit[0] is not plan:
-            hit = memo[key] = (plan, scan(plan, name))
-        return hit[1]
-    resources._host_accessed = host_accessed
-
-
 def describe(ctx) -> dict:
     """The device and driver, as results pages name them."""
     from framegraph.backends.vulkan.device import driver_version_string, version_string
@@ -250,7 +233,9 @@ def main(argv=None) -> int:
         os.environ["VK_DRIVER_FILES"] = LAVAPIPE_ICD
     frames_n = args.frames or (40 if args.tiny else 200)
     if args.what_if_host_memo:
-        _memoize_host_access()
+        # The what-if became the code: the plan now says which resources the host accesses
+        # (PlanResource.create.host), so resolve no longer scans the passes every frame.
+        print("--what-if-host-memo: nothing to patch any more (host access is in the plan)", file=sys.stderr)
 
     from framegraph.backends.vulkan import VulkanContext
 
