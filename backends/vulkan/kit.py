@@ -53,34 +53,47 @@ class Input:
 
     `down(k)` is the held state; `pressed(k)`/`released(k)` are this frame's edges, and
     `mouse_delta`/`scroll` this frame's motion: the frame hook and every fixed update of the frame
-    see them, and they are cleared when the frame ends (toggle things in the frame hook, where an
-    edge is seen once)."""
+    see them (toggle things in the frame hook, where an edge is seen once). Events collect until
+    `begin_frame()` makes them the frame's, so none is lost whenever the window delivers it; a
+    press and release within one frame still count as a press."""
 
     def __init__(self) -> None:
         self.held: set[str] = set()
-        self._pressed: set[str] = set()
-        self._released: set[str] = set()
         self.mouse = (0.0, 0.0)
         self.mouse_delta = (0.0, 0.0)
         self.scroll = 0.0
+        self._pressed: set[str] = set()
+        self._released: set[str] = set()
+        self._next = ([], [], [0.0, 0.0], [0.0])        # pressed, released, motion, scroll
 
     def key(self, name: str, down: bool) -> None:
         name = name.upper()
         if down and name not in self.held:
             self.held.add(name)
-            self._pressed.add(name)
+            self._next[0].append(name)
         elif not down and name in self.held:
             self.held.discard(name)
-            self._released.add(name)
+            self._next[1].append(name)
 
     def move(self, dx: float, dy: float) -> None:
         self.mouse = (self.mouse[0] + dx, self.mouse[1] + dy)
-        self.mouse_delta = (self.mouse_delta[0] + dx, self.mouse_delta[1] + dy)
+        self._next[2][0] += dx
+        self._next[2][1] += dy
 
     def cursor(self, x: float, y: float, *, first: bool = False) -> None:
         if not first:
             self.move(x - self.mouse[0], y - self.mouse[1])
         self.mouse = (x, y)
+
+    def wheel(self, dy: float) -> None:
+        self._next[3][0] += dy
+
+    def begin_frame(self) -> None:
+        """The events collected since the previous call become this frame's edges and motion."""
+        pressed, released, motion, scroll = self._next
+        self._pressed, self._released = set(pressed), set(released)
+        self.mouse_delta, self.scroll = (motion[0], motion[1]), scroll[0]
+        self._next = ([], [], [0.0, 0.0], [0.0])
 
     def down(self, name: str) -> bool:
         return name.upper() in self.held
@@ -94,12 +107,6 @@ class Input:
     def axis(self, negative: str, positive: str) -> float:
         """-1, 0 or 1 from two held keys (e.g. axis("S", "W"))."""
         return float(self.down(positive)) - float(self.down(negative))
-
-    def end_frame(self) -> None:
-        self._pressed.clear()
-        self._released.clear()
-        self.mouse_delta = (0.0, 0.0)
-        self.scroll = 0.0
 
     def attach(self, window) -> None:
         """Feed this from a GLFW window's callbacks (a live run)."""
@@ -121,7 +128,7 @@ class Input:
             first[0] = False
 
         def on_scroll(_w, _dx, dy):
-            self.scroll += dy
+            self.wheel(dy)
 
         # Kept on the object: GLFW holds only what the binding keeps alive.
         self._callbacks = (on_key, on_button, on_cursor, on_scroll)
@@ -293,10 +300,14 @@ class Loop:
         self._accumulator = 0.0
         self._walls: list[float] = []
         window = getattr(self.target, "window", None)
-        if script is None and window is not None:
+        self._live = script is None and window is not None
+        self._glfw = None
+        if self._live:
+            import glfw
+
+            self._glfw = glfw
             self.input.attach(window)
             if capture_mouse:
-                import glfw
                 glfw.set_input_mode(window, glfw.CURSOR, glfw.CURSOR_DISABLED)
 
     @property
@@ -324,7 +335,7 @@ class Loop:
             elif event.kind == "mouse":
                 self.input.move(*event.value)
             elif event.kind == "scroll":
-                self.input.scroll += event.value
+                self.input.wheel(event.value)
             elif event.kind == "resize":
                 self.resize(*event.value)
             elif event.kind == "screenshot":
@@ -352,6 +363,9 @@ class Loop:
             self.dt = self.fixed_dt if self.scripted else min(wall0 - self._walls[-1], 0.25)
         if self.scripted:
             self._scripted_input()
+        elif self._live:
+            self._glfw.poll_events()            # the window's events up to now (callbacks feed input)
+        self.input.begin_frame()
         self._hot_keys()
         if on_frame is not None:
             on_frame(self)
@@ -400,7 +414,6 @@ class Loop:
         self.history.append(((wall1 - wall0) * 1e3, cpu_ms, gpu))
         self.stats = FrameStats(frame=self.frame, fps=fps, cpu_ms=cpu_ms, gpu_ms=gpu,
                                 passes=tuple(self.renderer.last_gpu_times_ms.items()))
-        self.input.end_frame()
         self.frame += 1
 
     def run(self, build: Callable, *, update: Callable | None = None, on_frame: Callable | None = None,

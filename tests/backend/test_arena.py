@@ -141,15 +141,20 @@ def test_input_edges_and_camera():
     i = kit.Input()
     i.key("w", True)
     i.move(10, 0)
+    assert i.down("W") and not i.pressed("W")          # edges are the frame's from begin_frame()
+    i.begin_frame()
     assert i.down("W") and i.pressed("W") and i.axis("S", "W") == 1.0 and i.mouse_delta == (10, 0)
-    i.end_frame()
+    i.begin_frame()
     assert i.down("W") and not i.pressed("W") and i.mouse_delta == (0.0, 0.0)
     i.key("W", False)
-    assert i.released("W") and not i.down("W")
+    i.key("Q", True)
+    i.key("Q", False)                                   # a tap within one frame is still a press
+    i.begin_frame()
+    assert i.released("W") and not i.down("W") and i.pressed("Q") and not i.down("Q")
     camera = kit.OrbitCamera(target=(0.0, 0.0, 0.0), yaw=0.0, pitch=0.0, distance=10.0)
     assert camera.eye == pytest.approx((0.0, 0.0, 10.0)) and camera.forward == pytest.approx((0.0, -1.0))
-    i.end_frame()
     i.move(360, 1000)                       # 90 degrees of yaw; pitch clamps
+    i.begin_frame()
     camera.update(i)
     assert camera.yaw == pytest.approx(90.0) and camera.pitch == camera.pitch_limits[1]
 
