@@ -31,14 +31,24 @@ def test_plans_without_the_compiler_rule_are_spec_valid_but_caught(monkeypatch):
     plan = split_plan(deferred.build_graph(width=128, height=128, shadow_size=512).graph())
     assert verify_plan(plan) == [], "the spec model accepts these events"
     found = [p for p in verify_plan(plan, driver_rules=True) if p.kind == "driver"]
-    # One bloom mip transitioned at the set while another mip is rendered.
+    # An aliased render target taking over memory at the set while lighting runs before the wait ...
+    assert any(p.resource == "ldr" and "from UNDEFINED to COLOR_ATTACHMENT_OPTIMAL" in p.detail
+               and "'lighting'" in p.detail and p.pass_name == "tonemap" for p in found), found
+    # ... and one bloom mip transitioned at the set while another mip is rendered.
     assert any(p.resource == "bloom" and "uses the image before the wait" in p.detail for p in found), found
-    # An aliased render target taking over memory no longer reaches an event at all: its transition
-    # must follow the global memory barrier that hands the old occupant's writes over, so both stay in
-    # the pipeline barrier before its first use (the driver rule's other shape cannot arise).
-    assert not any(p.resource == "ldr" for p in found), found
+
+
+def test_a_handoff_that_needs_a_memory_barrier_never_goes_into_an_event(monkeypatch):
+    """A hand-off whose old occupant's writes were never made available carries a global memory
+    barrier; its transition must follow it, so the pair stays in the pipeline barrier even with the
+    driver rule off."""
+    from tests.test_handoffs import depth_then_bloom
+    monkeypatch.setattr(submits, "event_may_carry", lambda transition, image_used_before_wait: True)
+    plan = split_plan(depth_then_bloom())
+    assert verify_plan(plan) == []
+    events = [c for s in plan["submits"] for c in s["commands"] if c["op"] == "set_event"]
+    assert not any(i["resource"] == "bloom" for c in events for i in c["dependency"]["images"])
     handoff = [c for s in plan["submits"] for c in s["commands"] if c["op"] == "barrier"
-               and any(i["resource"] == "ldr" and i["old_layout"] == "VK_IMAGE_LAYOUT_UNDEFINED"
+               and any(i["resource"] == "bloom" and i["old_layout"] == "VK_IMAGE_LAYOUT_UNDEFINED"
                        for i in c["dependency"]["images"])]
     assert handoff and handoff[0]["dependency"]["memory"], handoff
-
