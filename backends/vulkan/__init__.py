@@ -11,7 +11,7 @@ from .validation import MESSAGES, Message, MessageLog
 from .resources import Allocator, PhysicalBuffer, PhysicalImage, ResourceCache
 from .pipelines import Pipeline, Pipelines, check_declared_access
 from .data import PersistentBuffer, PersistentImage, Readback
-from .recorder import PassContext, Program
+from .recorder import PassContext, Program, dynamic, static
 from .frames import FrameInfo, Renderer, device_profile
 from .targets import OffscreenTarget, WindowTarget, make_target, save_png
 
@@ -22,6 +22,6 @@ __all__ = [
     "ShaderNotFound", "check_declared_access", "PersistentBuffer", "PersistentImage", "Readback",
     "MESSAGES", "Message", "MessageLog",
     "Allocator", "PhysicalBuffer", "PhysicalImage", "ResourceCache", "Pipeline", "Pipelines", "PassContext",
-    "Program", "FrameInfo", "Renderer", "device_profile", "OffscreenTarget", "WindowTarget", "make_target",
-    "save_png",
+    "Program", "static", "dynamic", "FrameInfo", "Renderer", "device_profile", "OffscreenTarget", "WindowTarget",
+    "make_target", "save_png",
 ]

@@ -203,6 +203,11 @@ class Pipelines:
                               stacklevel=4)
             self.last_reload_error = error
 
+    def poll(self) -> None:
+        """With `watch` on: reload the shaders that changed on disk, at most once per frame. Pipeline
+        lookups call it; call it where a frame looks none up (the recorder does, for replayed frames)."""
+        self._poll()
+
     def _layout(self, bindings: tuple[Binding, ...], push_size: int, push_stages: int):
         """(set layouts by set number, pipeline layout). Sets a shader skips below its highest one
         get an empty layout: a pipeline layout's sets are numbered without gaps."""

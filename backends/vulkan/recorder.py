@@ -23,12 +23,14 @@ import vulkan as vk
 from vulkan import ffi, lib
 
 from framegraph.errors import FrameGraphError
+from framegraph.graph import Handle
 from framegraph.plan import BarrierCmd, PassCmd, ResetEventCmd, SetEventCmd, WaitEventsCmd
 from framegraph.vk import Access, Format, Stage
 
 from . import resources as _resources
-from .pipelines import Pipeline
-from .resources import PhysicalBuffer, PhysicalImage
+from .data import as_bytes
+from .pipelines import Pipeline, check_declared_access
+from .resources import PhysicalBuffer, PhysicalImage, warn_once
 
 IGNORED = vk.VK_QUEUE_FAMILY_IGNORED
 STORE_OP_NONE = 1000301000          # VK_ATTACHMENT_STORE_OP_NONE (core in 1.3)
@@ -342,7 +344,11 @@ class Program:
         query = timer.begin(cmd, info.name)
         callback = callbacks.get(info.name)
         host_data = False
-        if callback is not None:
+        if callback is None:
+            # Its barriers still run, but a pass the user forgot to give a body is otherwise silent.
+            warn_once(("no execute", info.name), f"pass {info.name!r} has no execute callback, so it records "
+                      "nothing (its barriers still run); give it one with p.execute(fn)", stacklevel=6)
+        else:
             pc = PassContext(renderer, self, info, cmd, resolved, frame)
             try:
                 callback(pc)
@@ -411,9 +417,7 @@ class Program:
         if dynamic != self.layout_key:
             self._layout(dynamic)
         pipelines = renderer.pipelines
-        poll = getattr(pipelines, "_poll", None)
-        if poll is not None:
-            poll()          # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
+        pipelines.poll()     # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
         slot = self.slot
         recorded = slot.recorded
         # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold.
@@ -564,21 +568,16 @@ def _names(dep) -> list[str]:
     return [b.resource for b in dep.images] + [b.resource for b in dep.buffers]
 
 
-def _as_bytes(data) -> bytes:
-    """Bytes as given; numpy arrays as they are; lists of numbers as float32 (or int32 if all ints)."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
-    import numpy as np
-    if isinstance(data, np.ndarray):
-        return np.ascontiguousarray(data).tobytes()
-    values = list(data)
-    dtype = np.int32 if values and all(isinstance(v, int) for v in values) else np.float32
-    return np.asarray(values, dtype=dtype).tobytes()
+def _name(resource) -> str:
+    """The one place execute callbacks' resource arguments are normalised: a name, or a Handle
+    of it (any version: the pass's declarations say which version it reads or writes)."""
+    return resource.name if isinstance(resource, Handle) else resource
 
 
 class PassContext:
     """What a pass callback records with: the command buffer, the pass's resources resolved by name,
-    its declared accesses, and helpers that derive Vulkan state from those declarations.
+    its declared accesses, and helpers that derive Vulkan state from those declarations. Wherever
+    a resource name is taken, a Handle of that resource is too (`bindings={0: albedo}`).
 
         def execute(ctx):
             with ctx.rendering(clear=(0, 0, 0, 1)):
@@ -602,27 +601,31 @@ class PassContext:
 
     # -- resources -----------------------------------------------------------------------
     def _declared(self, name: str):
-        accesses = self.info.by_resource.get(name)
+        accesses = self.info.by_resource.get(_name(name))
         if not accesses:
             raise FrameGraphError("the pass uses a resource it did not declare", pass_name=self.name,
                                   resource=name)
         return accesses
 
-    def image(self, name: str) -> PhysicalImage:
+    def image(self, name: str | Handle) -> PhysicalImage:
+        name = _name(name)
         self._declared(name)
         return self._resolved[name]
 
-    def buffer(self, name: str) -> PhysicalBuffer:
+    def buffer(self, name: str | Handle) -> PhysicalBuffer:
+        name = _name(name)
         self._declared(name)
         return self._resolved[name]
 
-    def view(self, name: str, *, mips=None, layers=None) -> Any:
+    def view(self, name: str | Handle, *, mips=None, layers=None) -> Any:
         """A view of the declared range of `name` (the first declared access's, unless given)."""
+        name = _name(name)
         access = self._declared(name)[0]
         return self._resolved[name].view(mips or access.mips, layers or access.layers)
 
-    def extent(self, name: str | None = None) -> tuple[int, int]:
+    def extent(self, name: str | Handle | None = None) -> tuple[int, int]:
         """The extent of `name` at its declared base mip (default: the first attachment)."""
+        name = _name(name)
         if name is None:
             att = (self.info.colors or [self.info.depth])[0]
             if att is None:
@@ -676,6 +679,8 @@ class PassContext:
             raise FrameGraphError("rendering() needs declared color or depth attachment accesses",
                                   pass_name=self.name)
         clears = []
+        if isinstance(clear, dict):
+            clear = {_name(k): v for k, v in clear.items()}
         for att in self.info.colors:
             if isinstance(clear, dict):
                 c = clear.get(att.resource)
@@ -721,10 +726,11 @@ class PassContext:
         if self.info.colors:
             samples = self._resolved[self.info.colors[0].resource].samples
         return self.renderer.pipelines.graphics(vertex, fragment, color_formats=self.color_formats,
-                                                depth_format=self.depth_format, samples=samples, **state)
+                                                depth_format=self.depth_format, samples=samples,
+                                                pass_name=self.name, **state)
 
     def compute_pipeline(self, shader: str) -> Pipeline:
-        return self.renderer.pipelines.compute(shader)
+        return self.renderer.pipelines.compute(shader, pass_name=self.name)
 
     def bind_pipeline(self, pipeline: Pipeline) -> None:
         if pipeline is not self._pipeline:
@@ -739,6 +745,7 @@ class PassContext:
         sampler_kind = "linear"
         if isinstance(value, tuple):
             value, sampler_kind = value
+        value = _name(value)
         if isinstance(value, (PhysicalImage, PhysicalBuffer)):   # a resource outside the graph
             if isinstance(value, PhysicalImage):
                 layout = (vk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL if b.type in _SAMPLED
@@ -747,7 +754,8 @@ class PassContext:
                 return ("image", value.view(), layout, sampler)
             return ("buffer", value.handle, 0, value.size)
         if not isinstance(value, str):
-            raise TypeError(f"binding {binding}: give a resource name, (name, sampler) or a Physical* resource")
+            raise TypeError(f"binding {binding}: give a resource name or handle, (name or handle, sampler) or a "
+                            "Physical* resource")
         needs, what, spelling = _DESCRIPTOR_NEEDS.get(b.type, (None, None, None))
         if needs is None:
             raise FrameGraphError(f"binding {binding}: descriptor type {b.type} is not supported",
@@ -766,6 +774,10 @@ class PassContext:
         candidates = [a for a in matching if a.stages & Stage.ALL_COMMANDS or not shader_stages & ~a.stages]
         if not candidates and matching and not shader_stages & ~covered:
             candidates = matching[:1]
+        if candidates:
+            # What the pass declares against what the shader can do (readonly/writeonly): here, once
+            # per memoized binding, since this is where declaration and shader first meet.
+            check_declared_access(pipeline, binding, matching, pass_name=self.name, resource=value)
         for access in candidates:
             res = self._resolved[value]
             if access.layout is not None:
@@ -779,8 +791,10 @@ class PassContext:
                               f"matching access ({spelling} at that stage)", pass_name=self.name, resource=value)
 
     def bind(self, bindings: dict, *, set: int = 0, pipeline: Pipeline | None = None) -> None:
-        """Descriptors for set 0 of the bound pipeline: {binding: resource name | (name, "nearest") |
-        PhysicalImage/PhysicalBuffer}. Images get the layout and range their declared access has."""
+        """Descriptors for set 0 of the bound pipeline: {binding: resource name or Handle | (name or
+        handle, "nearest") | PhysicalImage/PhysicalBuffer}. Images get the layout and range their
+        declared access has. The declared accesses are checked against the shader's readonly/writeonly
+        qualifiers (pipelines.check_declared_access)."""
         if set != 0:
             raise ValueError("only descriptor set 0 is supported")
         pipeline = pipeline or self._pipeline
@@ -819,7 +833,7 @@ class PassContext:
 
     def push_constants(self, data, *, pipeline: Pipeline | None = None) -> None:
         pipeline = pipeline or self._pipeline
-        raw = _as_bytes(data)
+        raw = as_bytes(data)
         if len(raw) > pipeline.push_size:
             raise FrameGraphError(f"{len(raw)} bytes of push constants; pipeline {pipeline.name!r} takes "
                                   f"{pipeline.push_size}", pass_name=self.name)
@@ -843,8 +857,9 @@ class PassContext:
         self._prepare(pipeline, bindings, push)
         lib.vkCmdDraw(self.cmd, vertex_count, instance_count, first_vertex, 0)
 
-    def bind_index_buffer(self, name: str, *, index_type: str = "uint32") -> None:
+    def bind_index_buffer(self, name: str | Handle, *, index_type: str = "uint32") -> None:
         """Bind the declared range of `name` (an index_buffer read of this pass) as the index buffer."""
+        name = _name(name)
         for access in self._declared(name):
             if access.access & Access.INDEX_READ:
                 types = {"uint32": vk.VK_INDEX_TYPE_UINT32, "uint16": vk.VK_INDEX_TYPE_UINT16}
@@ -853,7 +868,7 @@ class PassContext:
         raise FrameGraphError("the pass declares no index_buffer read of it", pass_name=self.name, resource=name)
 
     def draw_indexed(self, index_count: int, instance_count: int = 1, first_index: int = 0, vertex_offset: int = 0,
-                     first_instance: int = 0, *, index_buffer: str | None = None, pipeline=None, bindings=None,
+                     first_instance: int = 0, *, index_buffer: str | Handle | None = None, pipeline=None, bindings=None,
                      push=None) -> None:
         """vkCmdDrawIndexed; `index_buffer` binds that resource first (see bind_index_buffer)."""
         if not self._rendering:
@@ -873,9 +888,10 @@ class PassContext:
         lx, ly, lz = pipeline.local_size or (1, 1, 1)
         self.dispatch(-(-x // lx), -(-y // ly), -(-z // lz), **kw)
 
-    def copy_image_to_buffer(self, image: str, buffer: str, *, mip: int = 0) -> None:
+    def copy_image_to_buffer(self, image: str | Handle, buffer: str | Handle, *, mip: int = 0) -> None:
         """Copy the declared layer range of `image` (transfer_read) into `buffer` (transfer_write),
         tightly packed."""
+        image, buffer = _name(image), _name(buffer)
         src = self._transfer_access(image, Access.TRANSFER_READ)
         dst = self._transfer_access(buffer, Access.TRANSFER_WRITE)
         img = self._resolved[image]
@@ -889,8 +905,9 @@ class PassContext:
         lib.vkCmdCopyImageToBuffer(self.cmd, img.handle, int(src.layout), self._resolved[buffer].handle, 1,
                                    ffi.addressof(region))
 
-    def copy_image(self, src: str, dst: str) -> None:
+    def copy_image(self, src: str | Handle, dst: str | Handle) -> None:
         """Copy the declared range of `src` (transfer_read) to that of `dst` (transfer_write), mip by mip."""
+        src, dst = _name(src), _name(dst)
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
         s_img, d_img = self._resolved[src], self._resolved[dst]
@@ -906,12 +923,13 @@ class PassContext:
                 dstOffset=vk.VkOffset3D(x=0, y=0, z=0), extent=vk.VkExtent3D(width=width, height=height, depth=1)))
         vk.vkCmdCopyImage(self.cmd, s_img.handle, int(a.layout), d_img.handle, int(b.layout), len(regions), regions)
 
-    def upload(self, name: str, data, *, offset: int = 0) -> None:
+    def upload(self, name: str | Handle, data, *, offset: int = 0) -> None:
         """Copy host data into `name` through this frame's staging memory: a buffer (at `offset` within
         its declared range) or the declared base mip and layers of an image (tightly packed texels).
         The pass must declare a transfer_write of it."""
+        name = _name(name)
         access = self._transfer_access(name, Access.TRANSFER_WRITE)
-        raw = _as_bytes(data)
+        raw = as_bytes(data)
         self._host_data = True
         staging, at = self._program.slot.staging.allocate(len(raw))
         staging.mapped[at:at + len(raw)] = raw
@@ -935,14 +953,16 @@ class PassContext:
             imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
         vk.vkCmdCopyBufferToImage(self.cmd, staging.handle, res.handle, int(access.layout), 1, [region])
 
-    def update_buffer(self, buffer: str, data, offset: int = 0) -> None:
+    def update_buffer(self, buffer: str | Handle, data, offset: int = 0) -> None:
         """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""
+        buffer = _name(buffer)
         self._transfer_access(buffer, Access.TRANSFER_WRITE)
-        raw = _as_bytes(data)
+        raw = as_bytes(data)
         self._host_data = True
         lib.vkCmdUpdateBuffer(self.cmd, self._resolved[buffer].handle, offset, len(raw), ffi.from_buffer(raw))
 
-    def copy_buffer(self, src: str, dst: str, size: int | None = None) -> None:
+    def copy_buffer(self, src: str | Handle, dst: str | Handle, size: int | None = None) -> None:
+        src, dst = _name(src), _name(dst)
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
         n = size if size is not None else min(a.range[1], b.range[1])

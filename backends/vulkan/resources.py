@@ -37,14 +37,15 @@ def generation() -> int:
 _warned: set = set()
 
 
-def warn_once(cause: tuple, message: str, category=UserWarning) -> None:
+def warn_once(cause: tuple, message: str, category=UserWarning, *, stacklevel: int = 4) -> None:
     """A Python warning the first time `cause` happens in this process (a frame loop would
-    otherwise repeat it every frame; warnings' own registry keys on the text, which may vary)."""
+    otherwise repeat it every frame; warnings' own registry keys on the text, which may vary).
+    `stacklevel` counts from warn_once: the default points at the caller's caller's caller."""
     if cause in _warned:
         return
     _warned.add(cause)
     import warnings
-    warnings.warn(message, category, stacklevel=4)
+    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def vk_value(name: str) -> int:

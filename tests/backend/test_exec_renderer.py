@@ -199,6 +199,7 @@ def test_bindings_are_checked_against_declared_accesses(vk_context):
             tex = fg.create_image("tex", format="R8G8B8A8_UNORM", extent=(8, 8))
             with fg.add_pass("fill", queue="compute") as p:
                 tex = p.writes(tex, "compute_shader_write_storage", discard=True)
+                p.execute(lambda ctx: None)         # no body: only the post pass's binding matters here
             with fg.add_pass("post") as p:
                 p.reads(tex, "fragment_shader_read_storage")      # declared storage, bound as a sampler
                 out = p.writes(frame.output, "color_attachment_write", discard=True)

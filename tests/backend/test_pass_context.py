@@ -1,0 +1,153 @@
+"""The pass context's API (issue 17): handles wherever a resource name is taken, declared accesses
+checked against the shader at bind, shader errors naming the pass, the no-execute warning, the
+public Pipelines.poll and the replay markers exported from the package, and one as_bytes."""
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import support  # tests/backend is on sys.path (not a package)
+
+try:
+    from framegraph.backends import vulkan as fvk
+    from framegraph.backends.vulkan import Renderer, ShaderNotFound
+    from framegraph.backends.vulkan import data as data_mod
+    from framegraph.backends.vulkan import recorder as recorder_mod
+except (ImportError, OSError) as error:
+    support.unavailable(f"the Vulkan loader is missing: {error}")
+
+from framegraph.errors import FrameGraphError
+
+SCALE = """#version 450
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer Src { float src[]; };
+layout(std430, binding = 1) writeonly buffer Dst { float dst[]; };
+void main() { uint i = gl_GlobalInvocationID.x; if (i < src.length()) dst[i] = src[i] * 2.0; }
+"""
+
+
+@pytest.fixture
+def shaders(tmp_path, monkeypatch):
+    if shutil.which("glslc") is None:
+        support.unavailable("glslc is not installed (apt-get install glslc)")
+    monkeypatch.setenv("FRAMEGRAPH_SHADER_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "scale.comp").write_text(SCALE)
+    return tmp_path
+
+
+def test_handles_are_taken_wherever_names_are(vk_context, shaders):
+    data = np.arange(128, dtype=np.float32)
+    seen = {}
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        src = renderer.create_buffer("src", data=data)
+
+        def build(fg, frame):
+            s = src.use(fg)
+            out = fg.create_buffer("out", size=data.nbytes)
+            with fg.add_pass("scale", queue="compute") as p:
+                p.reads(s, "compute_shader_read_storage")
+                out = p.writes(out, "compute_shader_write_storage", discard=True)
+
+                def scale(ctx):
+                    seen["buffer"] = ctx.buffer(s) is ctx.buffer("src")
+                    ctx.dispatch_threads(len(data), pipeline=ctx.compute_pipeline("scale.comp"),
+                                         bindings={0: s, 1: out})        # handles, not names
+                p.execute(scale)
+            copy = fg.create_buffer("copy", size=data.nbytes)
+            with fg.add_pass("copy", queue="compute") as p:
+                p.reads(out, "transfer_read")
+                copy = p.writes(copy, "transfer_write", discard=True)
+                p.execute(lambda ctx: ctx.copy_buffer(out, copy))
+            build.result = renderer.readback(fg, copy, dtype=np.float32)
+            return copy
+
+        renderer.render(build)
+        assert np.array_equal(build.result.result(), data * 2.0)
+    assert seen["buffer"]
+
+
+def test_a_declared_access_the_shader_contradicts_is_an_error_at_bind(vk_context, shaders):
+    def build(fg, frame):
+        src = fg.create_buffer("src", size=256)
+        dst = fg.create_buffer("dst", size=256)
+        with fg.add_pass("fill", queue="compute") as p:
+            src = p.writes(src, "compute_shader_write_storage", discard=True)
+            dst = p.writes(dst, "compute_shader_write_storage", discard=True)
+            p.execute(lambda ctx: None)
+        with fg.add_pass("scale", queue="compute") as p:
+            p.reads(src, "compute_shader_read_storage")
+            p.reads(dst, "compute_shader_read_storage")          # the shader's dst is writeonly
+            kept = p.writes(fg.create_buffer("kept", size=4), "transfer_write", discard=True)  # not culled
+            p.execute(lambda ctx: ctx.dispatch_threads(64, pipeline=ctx.compute_pipeline("scale.comp"),
+                                                       bindings={0: "src", 1: "dst"}))
+        fg.output(kept)
+        return kept
+
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        with pytest.raises(FrameGraphError, match=r"pass 'scale', resource 'dst'.*writeonly in the shader"):
+            renderer.render(build)
+
+
+def test_shader_lookup_errors_name_the_pass(vk_context):
+    def build(fg, frame):
+        out = fg.create_buffer("out", size=64)
+        with fg.add_pass("lookup", queue="compute") as p:
+            out = p.writes(out, "compute_shader_write_storage", discard=True)
+            p.execute(lambda ctx: ctx.compute_pipeline("no_such_shader.comp"))
+        fg.output(out)
+        return out
+
+    with Renderer(vk_context) as renderer:
+        with pytest.raises(ShaderNotFound, match=r"pass 'lookup'.*no_such_shader\.comp") as caught:
+            renderer.render(build)
+        assert caught.value.pass_name == "lookup"
+
+
+def test_a_pass_without_execute_warns_once(vk_context):
+    def build(fg, frame):
+        out = fg.create_buffer("out", size=64)
+        with fg.add_pass("forgotten_body", queue="compute") as p:
+            out = p.writes(out, "compute_shader_write_storage", discard=True)
+        fg.output(out)
+        return out
+
+    with Renderer(vk_context) as renderer, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            renderer.render(build)
+    mine = [w for w in caught if "forgotten_body" in str(w.message)]
+    assert len(mine) == 1 and "records nothing" in str(mine[0].message), [str(w.message) for w in caught]
+    assert mine[0].filename == __file__          # points at the render() call
+
+
+def test_replay_markers_exported_and_poll_public(vk_context, monkeypatch):
+    assert fvk.static is recorder_mod.static and fvk.dynamic is recorder_mod.dynamic
+    assert {"static", "dynamic"} <= set(fvk.__all__)
+    polls = []
+    with Renderer(vk_context, replay=True) as renderer:
+        if renderer.replay is None:
+            pytest.skip(f"replay is off here: {renderer.replay_off_reason}")
+        monkeypatch.setattr(renderer.pipelines, "poll", lambda: polls.append(renderer.frame))
+
+        def build(fg, frame):
+            out = fg.create_buffer("out", size=64)
+            with fg.add_pass("fill", queue="compute") as p:
+                out = p.writes(out, "transfer_write", discard=True)
+                p.execute(fvk.static(lambda ctx: None))
+            fg.output(out)
+            return out
+
+        for _ in range(2):
+            renderer.render(build)
+    assert polls == [0, 1]           # a replayed frame looks no pipeline up: the recorder polls
+
+
+def test_one_as_bytes():
+    assert recorder_mod.as_bytes is data_mod.as_bytes and not hasattr(recorder_mod, "_as_bytes")
+    assert data_mod.as_bytes([1, 2]) == np.array([1, 2], np.int32).tobytes()
+    assert data_mod.as_bytes([1.5]) == np.array([1.5], np.float32).tobytes()
