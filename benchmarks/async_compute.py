@@ -51,7 +51,7 @@ def run_variant(ctx, name: str, variant: dict, args, profile) -> dict:
 
     def renderer(frames_in_flight: int, timestamps):
         return Renderer(ctx, OffscreenTarget(*args.size, format=sample.FORMAT, readback=False),
-                        strategy=args.strategy, options=options, profile=profile, timestamps=timestamps,
+                        strategy=args.strategy, options=options, device=profile, timestamps=timestamps,
                         frames_in_flight=frames_in_flight, on_compile=plans.append, name="async_compute")
 
     with renderer(1, "frame") as r:

@@ -129,7 +129,7 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
             profile = one_queue_profile(ctx) if mode == "record_one_queue" else None
             r = stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame", frames_in_flight=1,
                                              replay="all" if mode.startswith("replay") else False,
-                                             name=f"{name}-{mode}", profile=profile))
+                                             name=f"{name}-{mode}", device=profile))
             runners[mode] = _DeclaredOnce(r) if mode == "replay_declared_once" else r
             record = record or r
         if "hand_written" in modes:

@@ -102,13 +102,13 @@ def options(concurrent: bool):
 
 
 def render_offscreen(ctx, *, frames: int = 3, size=(64, 64), strategy: str = "batched", compute_queue: str = "compute",
-                     concurrent: bool = False, profile=None, on_compile=None, **knobs):
+                     concurrent: bool = False, device=None, on_compile=None, **knobs):
     """Render `frames` frames offscreen; returns (last image as HxWx4 uint8, renderer's last GPU frame ms)."""
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
 
     # Reading back on the transfer queue puts all three queue families to work on a discrete GPU.
     target = OffscreenTarget(*size, format=FORMAT, readback_queue="transfer" if compute_queue == "compute" else "graphics")
-    with Renderer(ctx, target, strategy=strategy, options=options(concurrent), profile=profile,
+    with Renderer(ctx, target, strategy=strategy, options=options(concurrent), device=device,
                   on_compile=on_compile) as renderer:
         b = make_build(compute_queue=compute_queue, **knobs)
         for _ in range(frames):
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     with VulkanContext(app_name="async_compute") as ctx:
         image, gpu_ms = render_offscreen(ctx, frames=args.frames, size=args.size, strategy=args.strategy,
                                          compute_queue=args.queue, concurrent=args.concurrent,
-                                         profile=separate_streams(ctx) if args.streams else None,
+                                         device=separate_streams(ctx) if args.streams else None,
                                          on_compile=plans.append)
         print(save_png(image, args.out))
     problems = ctx.messages.drain()

@@ -310,17 +310,17 @@ def parser(description: str, *, out: str, size=(512, 512), frames: int = 3) -> a
 
 
 def render_offscreen(ctx, build, *, size=(128, 128), frames: int = 3, strategy: str = "batched",
-                     on_compile=None, profile=None, each_frame: bool = False, **params):
+                     on_compile=None, device=None, each_frame: bool = False, **params):
     """Render `frames` frames of `build(fg, frame, **params)` offscreen. Returns the read-back HxWx4
     uint8 arrays (every frame's with `each_frame`, else the last one's) and the GPU times per pass of
-    the last finished frame."""
+    the last finished frame. `device`: a device profile for Renderer(device=...)."""
     from functools import partial
 
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
 
     images = []
     target = OffscreenTarget(*size)
-    with Renderer(ctx, target, strategy=strategy, on_compile=on_compile, profile=profile) as renderer:
+    with Renderer(ctx, target, strategy=strategy, on_compile=on_compile, device=device) as renderer:
         step = partial(build, **params)
         for _ in range(frames):
             renderer.render(step)

@@ -63,11 +63,11 @@ def build(fg, frame):
 
 
 def render_offscreen(ctx, *, frames: int = 5, size=(64, 64), strategy: str = "batched", on_compile=None,
-                     each_frame=None, profile=None):
+                     each_frame=None, device=None):
     """Render `frames` frames offscreen; returns the list of read-back HxWx4 arrays (one per frame
     when `each_frame` is true, else only the last) and the renderer's GPU times."""
     from framegraph.samples.common import render_offscreen as render
-    return render(ctx, build, size=size, frames=frames, strategy=strategy, on_compile=on_compile, profile=profile,
+    return render(ctx, build, size=size, frames=frames, strategy=strategy, on_compile=on_compile, device=device,
                   each_frame=bool(each_frame))
 
 

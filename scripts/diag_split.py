@@ -109,7 +109,7 @@ def render(ctx, strategy, mode=None):
     frames_mod.framegraph.compile = patched
     try:
         images, _ = common.render_offscreen(ctx, deferred.build, size=(128, 128), frames=1, strategy=strategy,
-                                            profile=profile, time=1.0, shadow_size=512)
+                                            device=profile, time=1.0, shadow_size=512)
     finally:
         frames_mod.framegraph.compile = real_compile
     if os.environ.get("OUT"):

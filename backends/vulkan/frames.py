@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -194,11 +195,12 @@ class Renderer:
     def __init__(self, ctx, target=None, *, strategy: str = "batched", frames_in_flight: int = 2,
                  options: framegraph.CompileOptions | None = None, timestamps: bool | str = True,
                  push_descriptors: bool | None = None, on_compile: Callable | None = None,
-                 name: str = "frame", plan_cache_size: int = 16, profile=None,
-                 plan_cache: PlanCache | bool = True, replay: bool | str = False) -> None:
-        """`profile` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
-        dict). Streams it puts on queues the context lacks run on a queue of the same family: that is
-        how single-queue devices still execute multi-queue plans (semaphores and all).
+                 name: str = "frame", plan_cache_size: int = 16, device=None,
+                 plan_cache: PlanCache | bool = True, replay: bool | str = False, profile=None) -> None:
+        """`device` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
+        dict), as `framegraph.compile(device=...)` and `PlanCache` take it (`profile=` is its old
+        name: deprecated). Streams it puts on queues the context lacks run on a queue of the same
+        family: that is how single-queue devices still execute multi-queue plans (semaphores and all).
 
         `plan_cache`: True keeps a PlanCache(plan_cache_size) of this renderer's own, a PlanCache is
         used as given (shared, or to read its counters), False compiles every frame (measurements).
@@ -227,8 +229,14 @@ class Renderer:
         self.options = options
         self.frames_in_flight = frames_in_flight
         self.on_compile = on_compile
-        self.profile = device_profile(ctx) if profile is None else framegraph.resolve_profile(profile)
-        self._shared_queues = profile is not None
+        if profile is not None:
+            if device is not None:
+                raise TypeError("Renderer: give device= only (profile= is its deprecated name)")
+            warnings.warn("Renderer(profile=...) is deprecated: pass device=..., as framegraph.compile and "
+                          "PlanCache take it", DeprecationWarning, stacklevel=2)
+            device = profile
+        self.profile = device_profile(ctx) if device is None else framegraph.resolve_profile(device)
+        self._shared_queues = device is not None
         self.owner = Owner(ctx)
         self.allocator = Allocator(ctx)
         self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)

@@ -110,7 +110,7 @@ def test_async_compute_sample_runs_and_verifies(vk_context, queue, concurrent, s
     plans: list = []
     profile = async_compute.separate_streams(vk_context) if streams else None
     image, gpu_ms = async_compute.render_offscreen(
-        vk_context, frames=2, size=(32, 24), compute_queue=queue, concurrent=concurrent, profile=profile,
+        vk_context, frames=2, size=(32, 24), compute_queue=queue, concurrent=concurrent, device=profile,
         on_compile=support.verified(plans), field_iterations=16, shade_steps=8, animate=False)
     plan = plans[0]
     assert {p.name: p.queue for p in plan.passes}["simulate"] == queue

@@ -157,7 +157,7 @@ def test_aliased_transients_render_correctly(vk_context, strategy, streams):
     # Across streams, memory is shared only where semaphores already order the uses, unless asked
     # for: this test asks, so the aliasing itself is what adds the cross-queue waits.
     options = framegraph.CompileOptions(alias_across_queues=True)
-    with Renderer(vk_context, target, strategy=strategy, profile=_profile(vk_context, indices),
+    with Renderer(vk_context, target, strategy=strategy, device=_profile(vk_context, indices),
                   options=options, on_compile=support.verified(plans)) as renderer:
         for _ in range(6):
             renderer.render(make_build(seen=seen))
@@ -216,7 +216,7 @@ def test_missing_alias_dependency_is_a_hazard(vk_context, monkeypatch):
     monkeypatch.setattr(frames_mod.framegraph, "compile", without_alias_order)
     log = vk_context.messages
     with Renderer(vk_context, OffscreenTarget(48, 16), strategy="per_resource",
-                  profile=_profile(vk_context, (0, 0, 0))) as renderer:
+                  device=_profile(vk_context, (0, 0, 0))) as renderer:
         renderer.render(make_build(b_queue="graphics"))
         renderer.wait()
     found = log.drain()

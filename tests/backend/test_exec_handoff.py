@@ -73,7 +73,7 @@ def test_depth_memory_handed_to_storage_and_colour_targets(vk_context, strategy,
     indices = (0, 0, 0) if streams == "one_stream" else (0, 1, 2)
     plans = []
     target = OffscreenTarget(width, height)
-    with Renderer(vk_context, target, strategy=strategy, profile=aliasing._profile(vk_context, indices),
+    with Renderer(vk_context, target, strategy=strategy, device=aliasing._profile(vk_context, indices),
                   options=framegraph.CompileOptions(alias_across_queues=True),
                   on_compile=support.verified(plans)) as renderer:
         for _ in range(4):

@@ -68,7 +68,7 @@ def test_split_strategy_records_events(vk_context, multipass):
     family = vk_context.queues["graphics"].family
     single = DeviceProfile(name="single-queue", queues={q: QueueSlot(family=family)
                                                         for q in ("graphics", "compute", "transfer")})
-    multipass.render_offscreen(vk_context, frames=2, strategy="split", on_compile=support.verified(plans), profile=single)
+    multipass.render_offscreen(vk_context, frames=2, strategy="split", on_compile=support.verified(plans), device=single)
     ops = [c.op for c in plans[0].commands()]
     assert "set_event" in ops and "wait_events" in ops and "reset_event" in ops
 

@@ -156,7 +156,7 @@ def _profile(ctx, indices):
 def test_plans_over_several_streams(vk_context, multipass, strategy):
     plans = []
     target = OffscreenTarget(64, 64)
-    with Renderer(vk_context, target, strategy=strategy, profile=_profile(vk_context, (0, 1, 2)),
+    with Renderer(vk_context, target, strategy=strategy, device=_profile(vk_context, (0, 1, 2)),
                   on_compile=support.verified(plans)) as renderer:
         for i in range(4):
             renderer.render(multipass.build)
@@ -236,7 +236,7 @@ def test_recorded_barriers_are_exactly_the_plans(vk_context, multipass, monkeypa
     monkeypatch.setattr(frames_mod.framegraph, "compile", without_barrier_before_raster)
     log = vk_context.messages
     with Renderer(vk_context, OffscreenTarget(64, 64), strategy="per_resource",
-                  profile=_profile(vk_context, (0, 0, 0))) as renderer:
+                  device=_profile(vk_context, (0, 0, 0))) as renderer:
         renderer.render(multipass.build)
         renderer.wait()
     found = log.drain()

@@ -152,3 +152,20 @@ def test_readback_under_replay(vk_context):
             if i % 2:
                 results[-1].result()
         assert all(np.array_equal(r.result(), np.arange(64)) for r in results)
+
+
+def test_renderer_takes_device_and_profile_is_deprecated(vk_context):
+    """One name for the device profile, as compile() and PlanCache take it; `profile=` still works."""
+    family = vk_context.queues["graphics"].family
+    single = {"name": "one-queue", "queues": {q: {"family": family, "index": 0}
+                                              for q in ("graphics", "compute", "transfer")}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        with Renderer(vk_context, device=single) as renderer:
+            assert renderer.profile.name == "one-queue"
+    with pytest.deprecated_call(match="device="):
+        with Renderer(vk_context, profile=single) as renderer:
+            assert renderer.profile.name == "one-queue"
+    with pytest.raises(TypeError, match="device= only"):
+        Renderer(vk_context, device=single, profile=single)
+

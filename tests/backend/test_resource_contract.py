@@ -68,7 +68,7 @@ def test_plans_and_allocations_agree_for_every_sample(vk_context, sample, profil
         profile = {"name": "streams", "queues": {q: {"family": family, "index": i}
                                                  for i, q in enumerate(("graphics", "compute", "transfer"))}}
     target = OffscreenTarget(96, 64)
-    with Renderer(vk_context, target, profile=profile, on_compile=support.verified(plans)) as renderer:
+    with Renderer(vk_context, target, device=profile, on_compile=support.verified(plans)) as renderer:
         for _ in range(2):
             renderer.render(SAMPLES[sample])
         renderer.wait()

@@ -88,7 +88,7 @@ def test_deferred_with_async_compute_streams(vk_context, strategy):
         "transfer": {"family": family, "index": 0}}}
     plans = []
     images, _ = common.render_offscreen(vk_context, deferred.build, size=SIZE, frames=2, strategy=strategy,
-                                        each_frame=True, on_compile=support.verified(plans), profile=profile, time=TIME,
+                                        each_frame=True, on_compile=support.verified(plans), device=profile, time=TIME,
                                         shadow_size=SHADOW_SIZE)
     plan = plans[0]
     assert {s.queue for s in plan.submits} == {"graphics", "compute"}
