@@ -1,14 +1,16 @@
 """Plan caching: a frame re-declared every frame is compiled only when its structure changed.
 
 The key is the graph's structural key (kept by the FrameGraph builder as it declares) plus the
-compile options and the device profile; execute callbacks and imported objects (this frame's
-swapchain image, a swapped history image) are not in it, so they hit. Keys are compared for
-equality, never by hash alone.
+compile options, the device profile and any other compile arguments (a backend's memory
+requirements function); execute callbacks and imported objects (this frame's swapchain image, a
+swapped history image) are not in it, so they hit. Keys are compared for equality, never by hash
+alone.
 """
 from __future__ import annotations
 
 import dataclasses
 import time
+import types
 from collections import OrderedDict
 from typing import Callable, Mapping
 
@@ -19,7 +21,13 @@ from .profiles import BUILTIN, DeviceProfile, resolve_profile
 
 
 def _freeze(value):
-    """Nested dicts/lists/dataclasses as nested tuples: hashable and compared by value."""
+    """Nested dicts/lists/dataclasses as nested tuples: hashable and compared by value. A bound
+    method (a backend's memory requirements) is its function and its object's `plan_cache_key`
+    where it has one (what its answers depend on, e.g. the device: renderers on one device then
+    share plans), else its object, compared by identity as bound methods are."""
+    if isinstance(value, types.MethodType):
+        owner = value.__self__
+        return ("method", value.__func__, getattr(owner, "plan_cache_key", owner))
     if isinstance(value, Mapping):     # dicts, and a profile's read-only queue map
         return ("{}",) + tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
@@ -99,9 +107,9 @@ class PlanCache:
                        compiler: Callable[..., Plan] | None = None, **compile_args) -> Plan:
         """The plan for this frame: `framegraph.compile(graph, options=..., device=...)`'s result,
         from the cache when an equal structure was compiled before. Extra keyword arguments go to
-        `compile` and are part of the key. `compiler`, called the same way on a miss, replaces
-        `framegraph.compile`: a backend adds what follows from the graph and its device (memory
-        requirements), which therefore need not be part of the key."""
+        `compile` and are part of the key (the Vulkan renderer's `memory_requirements=` function).
+        `compiler`, called the same way on a miss, replaces `framegraph.compile` (an instrumented or
+        patched compile); what it adds beyond its arguments is not part of the key."""
         start = time.perf_counter()
         options = self._options(strategy, options)
         profile, device_key = self._resolve_device(device)

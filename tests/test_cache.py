@@ -274,6 +274,32 @@ def test_compile_args_are_key_and_a_compiler_is_called_on_misses(monkeypatch):
     assert compiled == [("cached", "split", "discrete")]
 
 
+def test_a_requirements_method_is_keyed_by_its_function_and_plan_cache_key():
+    """A backend's requirements, a bound method, in the key: methods of objects with equal
+    `plan_cache_key`s (one device) hit; without one, the object's identity decides; another
+    function misses."""
+    class Requirements:
+        def __init__(self, device):
+            self.plan_cache_key = device
+
+        def requirements(self, desc):
+            return 1 << 16, 256, 1
+
+    class Bare:
+        def requirements(self, desc):
+            return 1 << 16, 256, 1
+
+    cache = PlanCache()
+    plan = cache.get_or_compile(frame(), memory_requirements=Requirements("gpu0").requirements)
+    assert cache.get_or_compile(frame(), memory_requirements=Requirements("gpu0").requirements) is plan
+    assert cache.get_or_compile(frame(), memory_requirements=Requirements("gpu1").requirements) is not plan
+    bare = Bare()
+    mine = cache.get_or_compile(frame(), memory_requirements=bare.requirements)
+    assert cache.get_or_compile(frame(), memory_requirements=bare.requirements) is mine
+    assert cache.get_or_compile(frame(), memory_requirements=Bare().requirements) is not mine
+    assert cache.misses == 4
+
+
 def test_rejected_graph_is_not_cached():
     fg = FrameGraph("bad")
     img = fg.create_image("img", format="R8G8B8A8_UNORM", extent=(8, 8))

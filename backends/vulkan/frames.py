@@ -282,13 +282,18 @@ class Renderer:
         frame is neither compiled nor frozen; a plan's Programs (barrier and submit structs) are
         kept with it by identity and only re-bound to each frame's resources."""
         cache = self.plan_cache
+        # The device's (size, alignment, memoryTypeBits) for each resource the compiler places. Part of
+        # the cache key (as its function and device, see ResourceCache.plan_cache_key): a plan placed
+        # with one device's numbers is never handed to a renderer on another device sharing the cache.
+        requirements = self.resources.requirements
         if cache is None:
             graph = fg.graph() if isinstance(fg, FrameGraph) else fg
             plan = framegraph.compile(graph, strategy=self.strategy, device=self.profile, options=self.options,
-                                      memory_requirements=self.memory_requirements(graph))
+                                      memory_requirements=requirements)
         else:
+            # framegraph.compile looked up here, each call: tests and scripts/diag_split.py patch it.
             plan = cache.get_or_compile(fg, strategy=self.strategy, options=self.options, device=self.profile,
-                                        compiler=self._compile_graph)
+                                        compiler=framegraph.compile, memory_requirements=requirements)
         compiled = self._plans.get(id(plan))
         if compiled is not None:
             self._plans.move_to_end(id(plan))
@@ -304,14 +309,11 @@ class Renderer:
                 self._plans.popitem(last=False)
         return compiled
 
-    def _compile_graph(self, graph, **kw):
-        # Memory requirements follow from the graph and this device: not part of the cache's key.
-        return framegraph.compile(graph, memory_requirements=self.memory_requirements(graph), **kw)
-
-    def memory_requirements(self, graph) -> dict:
-        """The device's own (size, alignment, memoryTypeBits) for each transient of `graph`, so the
-        compiler places transients in heaps with real numbers (queried without creating objects)."""
-        return self.resources.memory_requirements(graph, self.profile, self.options)
+    def memory_requirements(self, graph=None):
+        """Deprecated: the requirements function is `renderer.resources.requirements`."""
+        warnings.warn("Renderer.memory_requirements() is deprecated: the compiler takes the function "
+                      "renderer.resources.requirements", DeprecationWarning, stacklevel=2)
+        return self.resources.requirements
 
     def _stream_queue(self, stream: str, slot: dict) -> StreamQueue:
         q = self._queues.get(stream)

@@ -506,6 +506,12 @@ class ResourceCache:
         size, alignment, bits = self.allocator.requirements(desc)
         return size, alignment, narrow_memory_types(self.ctx.memory_properties, bits, desc.host)
 
+    @property
+    def plan_cache_key(self):
+        """What `requirements` answers depend on: the device (the driver's numbers, its memory
+        types). A PlanCache keys plans by it, so renderers on one context share plans."""
+        return self.ctx
+
     def memory_requirements(self, graph=None, profile=None, options=None):
         """The requirements function for the compiler (the graph, profile and options no longer
         matter: the compiler describes each resource and asks for exactly that record)."""

@@ -302,7 +302,7 @@ def test_a_placement_the_device_contradicts_is_an_error_not_a_fallback(vk_contex
     """Requirements that understate the device's (here: halved sizes) give placements the objects do
     not fit. The plan's aliasing would no longer describe what runs, so the frame fails with the
     resource named instead of quietly giving it memory of its own; the next frame, compiled with the
-    device's own requirements, renders."""
+    device's own requirements (the requirements function is part of the plan cache's key), renders."""
     width, height = 48, 16
     target = OffscreenTarget(width, height)
     with Renderer(vk_context, target, on_compile=support.verified([])) as renderer:
@@ -315,8 +315,8 @@ def test_a_placement_the_device_contradicts_is_an_error_not_a_fallback(vk_contex
         with pytest.raises(framegraph.FrameGraphError, match="placement does not fit this device"):
             renderer.render(make_build(b_queue="graphics"))
         renderer.resources.requirements = real
-        renderer.plan_cache = framegraph.PlanCache()
-        renderer.render(make_build(b_queue="graphics"))
+        renderer.render(make_build(b_queue="graphics"))          # the same structure: compiled again
+        assert (renderer.plan_cache.misses, renderer.compiles) == (2, 2)
         _check_image(target.read(), width, height)
 
 

@@ -169,3 +169,31 @@ def test_renderer_takes_device_and_profile_is_deprecated(vk_context):
     with pytest.raises(TypeError, match="device= only"):
         Renderer(vk_context, device=single, profile=single)
 
+
+def test_the_devices_requirements_are_part_of_the_plan_key(vk_context):
+    """The renderer hands compile the device's requirements function and the plan cache keys on it:
+    another function recompiles the same structure; renderers on one device share plans."""
+    def build(fg, frame):
+        scratch = fg.create_buffer("scratch", size=256)
+        with fg.add_pass("fill") as p:
+            scratch = p.writes(scratch, "transfer_write", discard=True)
+            p.execute(lambda ctx: None)
+        fg.output(scratch)
+        return scratch
+
+    cache = fgr.PlanCache()
+    with Renderer(vk_context, plan_cache=cache) as renderer:
+        real = renderer.resources.requirements
+        calls = []
+        renderer.render(build)
+        renderer.resources.requirements = lambda desc: calls.append(desc.kind) or real(desc)
+        renderer.render(build)
+        assert (cache.misses, cache.hits, calls) == (2, 0, ["buffer"])
+        renderer.resources.requirements = real
+        renderer.render(build)
+        assert (cache.misses, cache.hits) == (2, 1)
+        with pytest.deprecated_call():
+            assert renderer.memory_requirements() == renderer.resources.requirements
+    with Renderer(vk_context, plan_cache=cache) as other:
+        other.render(build)
+        assert (cache.misses, cache.hits) == (2, 2)
