@@ -38,7 +38,10 @@ def _say(text: str, stream=None) -> None:
 def _cmd_compile(args) -> int:
     from .compiler import compile
     graph = read_graph(args.graph)
-    plan = compile(graph, strategy=args.strategy, device=args.device)
+    if args.device == "live":
+        plan = _compile_on_live_device(graph, args.strategy)
+    else:
+        plan = compile(graph, strategy=args.strategy, device=args.device)
     text = plan.to_json()
     if args.output:
         _write_text(args.output, text + "\n")
@@ -51,6 +54,27 @@ def _cmd_compile(args) -> int:
           file=sys.stderr)
     print(memory_report(s), file=sys.stderr)
     return 0
+
+
+def _compile_on_live_device(graph, strategy):
+    """Compile for the Vulkan device this machine has (FRAMEGRAPH_DEVICE picks one by name): its
+    queue families and its own memory requirements for each resource, exactly as a Renderer on it
+    compiles, so the plan's placements are the ones the backend makes."""
+    from .compiler import compile
+    try:
+        from .backends.vulkan import Allocator, ResourceCache, VulkanContext
+        from .backends.vulkan.frames import device_profile
+    except (ImportError, OSError) as e:
+        raise FrameGraphError(f"--device live needs the Vulkan backend: {e}") from None
+    with VulkanContext(validation=False) as ctx:
+        allocator = Allocator(ctx)
+        cache = ResourceCache(ctx, allocator, frames_in_flight=1)
+        try:
+            return compile(graph, strategy=strategy, device=device_profile(ctx),
+                           memory_requirements=cache.requirements)
+        finally:
+            cache.close()
+            allocator.close()
 
 
 def memory_report(stats: dict) -> str:
@@ -128,7 +152,9 @@ def main(argv=None) -> int:
     c = sub.add_parser("compile", help="compile a framegraph-graph/1 file to a framegraph-plan/1 file")
     c.add_argument("graph")
     c.add_argument("--strategy", default="batched", choices=["naive", "per_resource", "batched", "split"])
-    c.add_argument("--device", default="lavapipe", help="lavapipe | discrete | PROFILE.json")
+    c.add_argument("--device", default="lavapipe",
+                   help="lavapipe | discrete | PROFILE.json | live (this machine's Vulkan device and its memory "
+                        "requirements)")
     c.add_argument("-o", "--output")
     c.add_argument("--debug", **debug)
     c.set_defaults(fn=_cmd_compile)

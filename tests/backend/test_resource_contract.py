@@ -100,3 +100,28 @@ def test_the_compiler_describes_what_the_backend_adds():
     assert "VK_IMAGE_USAGE_TRANSFER_SRC_BIT" in res["out"].create.usage
     assert "VK_IMAGE_USAGE_TRANSFER_DST_BIT" in res["hist"].create.usage
     assert res["up"].create.host and not res["out"].create.host
+
+
+def test_cli_compile_on_the_live_device_places_what_the_renderer_places(vk_context, tmp_path):
+    """`python -m framegraph compile --device live` asks the device's memory requirements for the same
+    records the Renderer does: every transient's heap, offset and size agree."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    graph = deferred.build_graph(width=96, height=64, shadow_size=256, swapchain=False).graph()
+    path = tmp_path / "deferred.json"
+    path.write_text(framegraph.dump_graph(graph))
+    out = tmp_path / "plan.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VK_INSTANCE_LAYERS")}
+    run = subprocess.run([sys.executable, "-m", "framegraph", "compile", str(path), "--device", "live",
+                          "-o", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    cli = {r["name"]: r for r in json.loads(out.read_text())["resources"]}
+    with Renderer(vk_context) as renderer:
+        plan = renderer.compile(graph).plan
+    placed = [r for r in plan.resources if r.transient and r.heap is not None]
+    assert placed
+    for r in placed:
+        assert (cli[r.name]["heap"], cli[r.name]["offset"], cli[r.name]["size"]) == (r.heap, r.offset, r.size), r.name
