@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -30,35 +29,8 @@ SCRIPT = REFERENCE / "arena_script.json"
 SHOTS = ("move", "toggle", "resize", "pause", "end")
 
 
-@pytest.fixture(scope="module")
-def xvfb():
-    """A private X server; DISPLAY points at it while the module runs (as test_exec_window does)."""
-    if shutil.which("Xvfb") is None:
-        support.unavailable("Xvfb not installed (apt-get install xvfb)")
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "320x240x24", "-nolisten", "tcp",
-                               "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        server.kill()
-        pytest.fail(f"Xvfb did not start: {server.stderr.read().decode(errors='replace')}")
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{number}"
-    try:
-        yield os.environ["DISPLAY"]
-    finally:
-        if old is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = old
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+window = support.load_module("framegraph_test_exec_window_for_arena", HERE / "test_exec_window.py")
+xvfb = window.xvfb          # the module-scoped private X server fixture, shared with the window tests
 
 
 def _compare(name: str, image: np.ndarray, *, tolerance: int = 3, fraction: float = 0.005) -> str | None:
