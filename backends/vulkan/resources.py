@@ -512,11 +512,6 @@ class ResourceCache:
         types). A PlanCache keys plans by it, so renderers on one context share plans."""
         return self.ctx
 
-    def memory_requirements(self, graph=None, profile=None, options=None):
-        """The requirements function for the compiler (the graph, profile and options no longer
-        matter: the compiler describes each resource and asks for exactly that record)."""
-        return self.requirements
-
     def resolve(self, plan, *, outputs: Iterable[str] = (), imports: dict | None = None, slot: int,
                 frame: int) -> dict[str, Any]:
         imports = imports or {}
