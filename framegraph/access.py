@@ -6,7 +6,7 @@ and any letter case are accepted as aliases.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import FrameGraphError
 from .vk import Access, BufferUsage, Format, ImageUsage, Layout, Stage, WRITE_ACCESS
@@ -20,14 +20,14 @@ class AccessInfo:
     layout: Layout | None          # None: not usable on images
     image_usage: ImageUsage | None  # None: not usable on images
     buffer_usage: BufferUsage | None  # None: not usable on buffers; 0: usable, needs no usage bit
+    # Derived once per row: declaring a frame asks them for every access (flag arithmetic on enums
+    # costs about a microsecond each).
+    writes: bool = field(init=False, default=False)
+    reads: bool = field(init=False, default=False)
 
-    @property
-    def writes(self) -> bool:
-        return bool(self.access & WRITE_ACCESS)
-
-    @property
-    def reads(self) -> bool:
-        return bool(self.access & ~WRITE_ACCESS)
+    def __post_init__(self):
+        object.__setattr__(self, "writes", bool(int(self.access) & int(WRITE_ACCESS)))
+        object.__setattr__(self, "reads", bool(int(self.access) & ~int(WRITE_ACCESS)))
 
 
 _SHADER_STAGES = {
