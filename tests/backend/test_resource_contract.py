@@ -125,3 +125,24 @@ def test_cli_compile_on_the_live_device_places_what_the_renderer_places(vk_conte
     assert placed
     for r in placed:
         assert (cli[r.name]["heap"], cli[r.name]["offset"], cli[r.name]["size"]) == (r.heap, r.offset, r.size), r.name
+
+
+@pytest.mark.parametrize("name", ["chain", "deferred_like"])
+def test_plans_and_allocations_agree_for_the_test_graphs(vk_context, name):
+    """The compiler tests' own graphs, resolved into objects without recording (their passes have no
+    callbacks): every placed transient is bound where the plan says."""
+    graphs = support.load_module("framegraph_test_graphs", support.HERE.parent / "graphs.py")
+
+    graph = getattr(graphs, name)().graph()
+    with Renderer(vk_context) as renderer:
+        plan = renderer.compile(graph).plan
+        imports = {}
+        for r in plan.resources:
+            if r.swapchain:     # a swapchain image comes from a window: stand in with an image of that shape
+                imports[r.name] = renderer.allocator.image(
+                    name=f"test.{r.name}", format=vk.VK_FORMAT_B8G8R8A8_SRGB, extent=tuple(r.extent),
+                    usage=vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT)
+        renderer.resources.resolve(plan, imports=imports, slot=0, frame=0)
+        _check_agreement(vk_context, renderer, plan)
+        for image in imports.values():
+            renderer.allocator.free(image)
