@@ -13,13 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=${OUT:-$ROOT/out/h100}
 mkdir -p "$OUT"
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl
-# No editable install there: link the backend into this (throw-away) copy of the tree, the way
-# setuptools' package-dir maps it, so `python -m`, stdin scripts and pytest all find it.
-[ -e framegraph/backends ] || ln -s "$ROOT/backends" framegraph/backends
-export PYTHONPATH=/tmp/site:$ROOT
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+. benchmarks/device_env.sh
 PARTS=${PARTS:-tests batch deferred memory}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 part tests && {
@@ -32,7 +26,7 @@ part tests && {
   echo "== multipass per-pass GPU times (10 frames at 1024x1024 per strategy, validation on)"
   timeout 60 python3 - <<'PY'
 from framegraph.backends.vulkan import VulkanContext
-from samples import multipass
+from framegraph.samples import multipass
 times = []
 with VulkanContext() as ctx:
     print("device:", ctx.device_name)

@@ -9,14 +9,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=${OUT:-$ROOT/out/h200}
 mkdir -p "$OUT"
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl
-# No install there: map the package-dir entries of pyproject.toml into this throw-away tree.
-for d in backends:backends samples:samples shaders:shaders; do
-  [ -e "framegraph/${d%%:*}" ] || ln -s "$ROOT/${d##*:}" "framegraph/${d%%:*}"
-done
-export PYTHONPATH=/tmp/site:$ROOT
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+. benchmarks/device_env.sh
 {
   echo "== device"; python3 -m framegraph info 2>&1 | head -30
   echo "== backend tests: aliasing, hand-offs, resource contract (validation + sync validation on)"

@@ -15,7 +15,7 @@ import pytest
 
 try:
     import tomllib
-except ModuleNotFoundError:            # Python 3.10
+except ModuleNotFoundError:            # Python 3.10: setuptools (the build backend) reads TOML itself
     tomllib = None
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def setuptools_config():
     if tomllib is None:
-        pytest.skip("tomllib needs Python 3.11")
+        from setuptools.config.pyprojecttoml import load_file
+        return load_file(str(ROOT / "pyproject.toml"))
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 

@@ -21,7 +21,7 @@ from framegraph.vk import Format
 
 from .commands import one_time_commands
 from .memory import DEVICE_LOCAL
-from .resources import PhysicalBuffer, PhysicalImage, flag_bits
+from .resources import PhysicalBuffer, PhysicalImage, flag_bits, initialize_image
 
 _BUFFER_TRANSFER = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
 _IMAGE_TRANSFER = vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT
@@ -195,26 +195,9 @@ class PersistentImage(_Persistent, PhysicalImage):
         layout = lookup(self.state).layout
         layout = int(layout) if layout is not None else vk.VK_IMAGE_LAYOUT_GENERAL
         staging = self._staging()
-        whole = image.subresource_range()
         try:
-            with one_time_commands(ctx, queue=queue, name=f"{self.name}.create") as cmd:
-                vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[_image_barrier(
-                    image, vk.VK_PIPELINE_STAGE_2_NONE, 0, vk.VK_IMAGE_LAYOUT_UNDEFINED,
-                    vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT, vk.VK_ACCESS_2_TRANSFER_WRITE_BIT,
-                    vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, whole)]))
-                if staging is not None:
-                    vk.vkCmdCopyBufferToImage(cmd, staging.handle, image.handle,
-                                              vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, [_region(image, 0)])
-                elif image.aspect == vk.VK_IMAGE_ASPECT_COLOR_BIT:
-                    vk.vkCmdClearColorImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                                            vk.VkClearColorValue(float32=[0.0, 0.0, 0.0, 0.0]), 1, [whole])
-                else:
-                    vk.vkCmdClearDepthStencilImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                                                   vk.VkClearDepthStencilValue(depth=0.0, stencil=0), 1, [whole])
-                vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[_image_barrier(
-                    image, vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT, vk.VK_ACCESS_2_TRANSFER_WRITE_BIT,
-                    vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-                    vk.VK_ACCESS_2_MEMORY_READ_BIT | vk.VK_ACCESS_2_MEMORY_WRITE_BIT, layout, whole)]))
+            initialize_image(ctx, image, layout, queue=queue, name=f"{self.name}.create",
+                             copy_from=None if staging is None else (staging, [_region(image, 0)]))
         finally:
             if staging is not None:
                 self.renderer.allocator.free(staging)

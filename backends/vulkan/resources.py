@@ -441,32 +441,36 @@ def _needs_initial_state(r) -> bool:
             and int(r.initial.layout) != vk.VK_IMAGE_LAYOUT_UNDEFINED)
 
 
-def initialize_image(ctx, image: PhysicalImage, layout: int, *, queue: str = "graphics") -> None:
-    """Clear a new image to zero and leave it in `layout`, finished before any frame uses it (a fence
-    wait), so the first plan that names it finds the state its `initial` promises."""
+def initialize_image(ctx, image: PhysicalImage, layout: int, *, queue: str = "graphics",
+                     copy_from=None, name: str | None = None) -> None:
+    """Fill a new image and leave it in `layout`, finished before any frame uses it (a fence wait), so
+    the first plan that names it finds the state its `initial` promises: cleared to zero, or copied
+    from `copy_from` = (staging buffer, VkBufferImageCopy regions)."""
     from .commands import one_time_commands
 
     whole = image.subresource_range()
-    to_dst = vk.VkImageMemoryBarrier2(
-        dstStageMask=vk.VK_PIPELINE_STAGE_2_CLEAR_BIT, dstAccessMask=vk.VK_ACCESS_2_TRANSFER_WRITE_BIT,
-        oldLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, newLayout=vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-        srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
-        image=image.handle, subresourceRange=whole)
-    to_final = vk.VkImageMemoryBarrier2(
-        srcStageMask=vk.VK_PIPELINE_STAGE_2_CLEAR_BIT, srcAccessMask=vk.VK_ACCESS_2_TRANSFER_WRITE_BIT,
-        dstStageMask=vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-        dstAccessMask=vk.VK_ACCESS_2_MEMORY_READ_BIT | vk.VK_ACCESS_2_MEMORY_WRITE_BIT,
-        oldLayout=vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, newLayout=layout,
-        srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
-        image=image.handle, subresourceRange=whole)
-    with one_time_commands(ctx, queue=queue, name=f"{image.name}.initialize") as cmd:
+    transfer, write = vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT, vk.VK_ACCESS_2_TRANSFER_WRITE_BIT
+    dst = vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL
+
+    def barrier(**masks):
+        return vk.VkImageMemoryBarrier2(**masks, srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+                                        dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED, image=image.handle,
+                                        subresourceRange=whole)
+    to_dst = barrier(dstStageMask=transfer, dstAccessMask=write, oldLayout=vk.VK_IMAGE_LAYOUT_UNDEFINED, newLayout=dst)
+    to_final = barrier(srcStageMask=transfer, srcAccessMask=write, dstStageMask=vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+                       dstAccessMask=vk.VK_ACCESS_2_MEMORY_READ_BIT | vk.VK_ACCESS_2_MEMORY_WRITE_BIT,
+                       oldLayout=dst, newLayout=layout)
+    with one_time_commands(ctx, queue=queue, name=name or f"{image.name}.initialize") as cmd:
         vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[to_dst]))
-        if image.aspect == vk.VK_IMAGE_ASPECT_COLOR_BIT:
-            vk.vkCmdClearColorImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                                    vk.VkClearColorValue(float32=[0.0, 0.0, 0.0, 0.0]), 1, [whole])
+        if copy_from is not None:
+            staging, regions = copy_from
+            vk.vkCmdCopyBufferToImage(cmd, staging.handle, image.handle, dst, len(regions), regions)
+        elif image.aspect == vk.VK_IMAGE_ASPECT_COLOR_BIT:
+            vk.vkCmdClearColorImage(cmd, image.handle, dst, vk.VkClearColorValue(float32=[0.0, 0.0, 0.0, 0.0]), 1,
+                                    [whole])
         else:
-            vk.vkCmdClearDepthStencilImage(cmd, image.handle, vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                                           vk.VkClearDepthStencilValue(depth=0.0, stencil=0), 1, [whole])
+            vk.vkCmdClearDepthStencilImage(cmd, image.handle, dst, vk.VkClearDepthStencilValue(depth=0.0, stencil=0),
+                                           1, [whole])
         vk.vkCmdPipelineBarrier2(cmd, vk.VkDependencyInfo(pImageMemoryBarriers=[to_final]))
 
 

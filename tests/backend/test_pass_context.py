@@ -131,7 +131,7 @@ def test_replay_markers_exported_and_poll_public(vk_context, monkeypatch):
     polls = []
     with Renderer(vk_context, replay=True) as renderer:
         if renderer.replay is None:
-            pytest.skip(f"replay is off here: {renderer.replay_off_reason}")
+            support.unavailable(f"replay is off here: {renderer.replay_off_reason}")   # a failure in CI
         monkeypatch.setattr(renderer.pipelines, "poll", lambda: polls.append(renderer.frame))
 
         def build(fg, frame):

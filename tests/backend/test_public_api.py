@@ -143,7 +143,7 @@ def test_verify_plan_takes_a_plan():
 def test_readback_under_replay(vk_context):
     with Renderer(vk_context, replay="all") as renderer:
         if getattr(renderer, "replay_off_reason", None):
-            pytest.skip(renderer.replay_off_reason)
+            support.unavailable(f"replay is off here: {renderer.replay_off_reason}")   # a failure in CI
         src = renderer.create_buffer("src", data=np.arange(64, dtype=np.uint32))
         results = []
         build = _copy_frame(renderer, src, results)
