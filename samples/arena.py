@@ -179,10 +179,7 @@ class Arena:
                 PARTICLES, pipeline=ctx.compute_pipeline("arena_particles.comp"),
                 bindings={0: "arena", 1: "particles", 2: "lights"}))
 
-        albedo = fg.create_image("albedo", format=deferred.ALBEDO_FORMAT, extent=(width, height))
-        normal = fg.create_image("normal", format=deferred.NORMAL_FORMAT, extent=(width, height))
-        material = fg.create_image("material", format=deferred.MATERIAL_FORMAT, extent=(width, height))
-        depth = fg.create_image("depth", format=deferred.DEPTH_FORMAT, extent=(width, height))
+        targets = deferred.gbuffer_targets(fg, width, height)
         player = (glm.scale(glm.translate(glm.mat4(1.0), glm.vec3(self.player[0], PLAYER_RADIUS, self.player[1])),
                             glm.vec3(2 * PLAYER_RADIUS)).to_bytes()
                   + np.array([0.95, 0.78, 0.25, 1.0, 0.3, 0.0, 0.15, 0.0], np.float32).tobytes())
@@ -191,10 +188,7 @@ class Arena:
             p.reads(buffers["indices"], "index_buffer")
             p.reads(buffers["frame"], "vertex_shader_read_uniform")
             p.reads(lights, "vertex_buffer")
-            albedo = p.writes(albedo, "color_attachment_write", discard=True)
-            normal = p.writes(normal, "color_attachment_write", discard=True)
-            material = p.writes(material, "color_attachment_write", discard=True)
-            depth = p.writes(depth, "depth_attachment_write", discard=True)
+            albedo, normal, material, depth = deferred.write_gbuffer(p, targets)
 
             def gbuffer(ctx):
                 state = dict(depth_test=True, depth_write=True)
@@ -212,13 +206,13 @@ class Arena:
                                      push=[MARKER_RADIUS])
             p.execute(gbuffer)
 
-        ao = deferred._ssao(fg, depth, normal, buffers["frame"], width, height)
+        ao = deferred.ssao(fg, depth, normal, buffers["frame"], width, height)
         shadow_mask = fg.create_image("shadow_mask", format=deferred.SHADOW_MASK_FORMAT, extent=(width, height))
         for c in range(len(cascades)):
             cascade = fg.create_image(f"shadow_cascade{c}", format=shadow_map.SHADOW_FORMAT,
                                       extent=(self.shadow_size, self.shadow_size))
             cascade = shadow_map.shadow_pass(fg, f"shadow_cascade{c}", sc, buffers, cascade, c, layer=0)
-            shadow_mask = deferred._project_cascade(fg, c, cascade, depth, normal, buffers["frame"], shadow_mask)
+            shadow_mask = deferred.project_cascade(fg, c, cascade, depth, normal, buffers["frame"], shadow_mask)
 
         hdr = fg.create_image("hdr", format=deferred.HDR_FORMAT, extent=(width, height))
         with fg.add_pass("lighting") as p:
@@ -227,29 +221,29 @@ class Arena:
             p.reads(lights, "fragment_shader_read_storage")
             p.reads(buffers["frame"], "fragment_shader_read_uniform")
             hdr = p.writes(hdr, "color_attachment_write", discard=True)
-            p.execute(deferred._fullscreen("deferred_light.frag", {
+            p.execute(deferred.fullscreen("deferred_light.frag", {
                 0: ("albedo", "nearest"), 1: ("normal", "nearest"), 2: ("material", "nearest"),
                 3: ("depth", "nearest"), 4: ("ao", "nearest"), 5: ("shadow_mask", "nearest"), 6: "lights", 7: "frame"}))
 
         ldr = fg.create_image("ldr", format=deferred.LDR_FORMAT, extent=(width, height))
         if self.bloom:
-            bloom = deferred._bloom(fg, hdr, width, height)
+            bloom = deferred.bloom_chain(fg, hdr, width, height)
             with fg.add_pass("tonemap") as p:
                 p.reads(hdr, "fragment_shader_read_sampled")
                 p.reads(bloom, "fragment_shader_read_sampled", mips=(0, 1))
                 ldr = p.writes(ldr, "color_attachment_write", discard=True)
-                p.execute(deferred._fullscreen("tonemap.frag", {0: "hdr", 2: "bloom"}, list(deferred.TONEMAP)))
+                p.execute(deferred.fullscreen("tonemap.frag", {0: "hdr", 2: "bloom"}, list(deferred.TONEMAP)))
         else:
             # No bloom passes at all: the tonemap samples the HDR image twice, bloom strength 0.
             with fg.add_pass("tonemap") as p:
                 p.reads(hdr, "fragment_shader_read_sampled")
                 ldr = p.writes(ldr, "color_attachment_write", discard=True)
-                p.execute(deferred._fullscreen("tonemap.frag", {0: "hdr", 2: "hdr"}, [deferred.TONEMAP[0], 0.0]))
+                p.execute(deferred.fullscreen("tonemap.frag", {0: "hdr", 2: "hdr"}, [deferred.TONEMAP[0], 0.0]))
 
         with fg.add_pass("fxaa") as p:
             p.reads(ldr, "fragment_shader_read_sampled")
             out = p.writes(frame.output, "color_attachment_write", discard=True)
-            p.execute(deferred._fullscreen("fxaa.frag", {0: "ldr"}))
+            p.execute(deferred.fullscreen("fxaa.frag", {0: "ldr"}))
 
         if self.debug_view:
             debug = fg.create_image("debug", format=deferred.DEBUG_FORMAT,
@@ -258,12 +252,12 @@ class Arena:
                 for image in (albedo, normal, ao, shadow_mask):
                     p.reads(image, "fragment_shader_read_sampled")
                 debug = p.writes(debug, "color_attachment_write", discard=True)
-                p.execute(deferred._fullscreen("debug_view.frag", {0: "albedo", 1: "normal", 2: "ao",
+                p.execute(deferred.fullscreen("debug_view.frag", {0: "albedo", 1: "normal", 2: "ao",
                                                                    3: ("shadow_mask", "nearest")}))
             with fg.add_pass("debug_composite") as p:
                 p.reads(debug, "fragment_shader_read_sampled")
                 out = p.writes(out, "color_attachment_write")
-                p.execute(deferred._fullscreen("debug_composite.frag", {0: "debug"}))
+                p.execute(deferred.fullscreen("debug_composite.frag", {0: "debug"}))
 
         lh = self.hud.line_height
         title = "PAUSED" if loop.paused else f"shots {self.shots}"

@@ -103,18 +103,12 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
                                          "frame": uniforms, "lights": light_data(max(1, lights), t).tobytes()})
 
     # G-buffer: the scene's instances, then the light markers (instanced, positions from the lights).
-    albedo = fg.create_image("albedo", format=ALBEDO_FORMAT, extent=(width, height))
-    normal = fg.create_image("normal", format=NORMAL_FORMAT, extent=(width, height))
-    material = fg.create_image("material", format=MATERIAL_FORMAT, extent=(width, height))
-    depth = fg.create_image("depth", format=DEPTH_FORMAT, extent=(width, height))
+    targets = gbuffer_targets(fg, width, height)
     with fg.add_pass("gbuffer") as p:
         common.reads_mesh(p, buffers)
         p.reads(buffers["frame"], "vertex_shader_read_uniform")
         p.reads(buffers["lights"], "vertex_shader_read_storage")
-        albedo = p.writes(albedo, "color_attachment_write", discard=True)
-        normal = p.writes(normal, "color_attachment_write", discard=True)
-        material = p.writes(material, "color_attachment_write", discard=True)
-        depth = p.writes(depth, "depth_attachment_write", discard=True)
+        albedo, normal, material, depth = write_gbuffer(p, targets)
 
         def gbuffer(ctx):
             state = dict(depth_test=True, depth_write=True)
@@ -127,14 +121,14 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
                                  bindings={0: "vertices", 1: "frame", 3: "lights"}, push=[MARKER_RADIUS])
         p.execute(gbuffer)
 
-    ao = _ssao(fg, depth, normal, buffers["frame"], width, height)
+    ao = ssao(fg, depth, normal, buffers["frame"], width, height)
 
     shadow_mask = fg.create_image("shadow_mask", format=SHADOW_MASK_FORMAT, extent=(width, height))
     for c in range(len(cascades)):
         cascade = fg.create_image(f"shadow_cascade{c}", format=shadow_map.SHADOW_FORMAT,
                                   extent=(shadow_size, shadow_size))
         cascade = shadow_map.shadow_pass(fg, f"shadow_cascade{c}", sc, buffers, cascade, c, layer=0)
-        shadow_mask = _project_cascade(fg, c, cascade, depth, normal, buffers["frame"], shadow_mask)
+        shadow_mask = project_cascade(fg, c, cascade, depth, normal, buffers["frame"], shadow_mask)
 
     hdr = fg.create_image("hdr", format=HDR_FORMAT, extent=(width, height))
     with fg.add_pass("lighting") as p:
@@ -143,23 +137,23 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
         p.reads(buffers["lights"], "fragment_shader_read_storage")
         p.reads(buffers["frame"], "fragment_shader_read_uniform")
         hdr = p.writes(hdr, "color_attachment_write", discard=True)
-        p.execute(_fullscreen("deferred_light.frag", {
+        p.execute(fullscreen("deferred_light.frag", {
             0: ("albedo", "nearest"), 1: ("normal", "nearest"), 2: ("material", "nearest"), 3: ("depth", "nearest"),
             4: ("ao", "nearest"), 5: ("shadow_mask", "nearest"), 6: "lights", 7: "frame"}))
 
-    bloom = _bloom(fg, hdr, width, height)
+    bloom = bloom_chain(fg, hdr, width, height)
 
     ldr = fg.create_image("ldr", format=LDR_FORMAT, extent=(width, height))
     with fg.add_pass("tonemap") as p:
         p.reads(hdr, "fragment_shader_read_sampled")
         p.reads(bloom, "fragment_shader_read_sampled", mips=(0, 1))
         ldr = p.writes(ldr, "color_attachment_write", discard=True)
-        p.execute(_fullscreen("tonemap.frag", {0: "hdr", 2: "bloom"}, list(TONEMAP)))
+        p.execute(fullscreen("tonemap.frag", {0: "hdr", 2: "bloom"}, list(TONEMAP)))
 
     with fg.add_pass("fxaa") as p:
         p.reads(ldr, "fragment_shader_read_sampled")
         out = p.writes(frame.output, "color_attachment_write", discard=True)
-        p.execute(_fullscreen("fxaa.frag", {0: "ldr"}))
+        p.execute(fullscreen("fxaa.frag", {0: "ldr"}))
 
     # Always declared; nothing reads `debug` unless the composite is, so the compiler culls it.
     debug = fg.create_image("debug", format=DEBUG_FORMAT, extent=(max(1, width // 2), max(1, height // 2)))
@@ -167,16 +161,33 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
         for image in (albedo, normal, ao, shadow_mask):
             p.reads(image, "fragment_shader_read_sampled")
         debug = p.writes(debug, "color_attachment_write", discard=True)
-        p.execute(_fullscreen("debug_view.frag", {0: "albedo", 1: "normal", 2: "ao", 3: ("shadow_mask", "nearest")}))
+        p.execute(fullscreen("debug_view.frag", {0: "albedo", 1: "normal", 2: "ao", 3: ("shadow_mask", "nearest")}))
     if debug_view:
         with fg.add_pass("debug_composite") as p:
             p.reads(debug, "fragment_shader_read_sampled")
             out = p.writes(out, "color_attachment_write")
-            p.execute(_fullscreen("debug_composite.frag", {0: "debug"}))
+            p.execute(fullscreen("debug_composite.frag", {0: "debug"}))
     return out
 
 
-def _ssao(fg, depth, normal, frame_uniforms, width: int, height: int):
+def gbuffer_targets(fg, width: int, height: int) -> tuple:
+    """The G-buffer's transients: (albedo, normal, material, depth)."""
+    return (fg.create_image("albedo", format=ALBEDO_FORMAT, extent=(width, height)),
+            fg.create_image("normal", format=NORMAL_FORMAT, extent=(width, height)),
+            fg.create_image("material", format=MATERIAL_FORMAT, extent=(width, height)),
+            fg.create_image("depth", format=DEPTH_FORMAT, extent=(width, height)))
+
+
+def write_gbuffer(p, targets) -> tuple:
+    """A G-buffer pass's writes: every target cleared (discard) and written; the new handles."""
+    albedo, normal, material, depth = targets
+    return (p.writes(albedo, "color_attachment_write", discard=True),
+            p.writes(normal, "color_attachment_write", discard=True),
+            p.writes(material, "color_attachment_write", discard=True),
+            p.writes(depth, "depth_attachment_write", discard=True))
+
+
+def ssao(fg, depth, normal, frame_uniforms, width: int, height: int):
     """SSAO and its blur on the compute queue; returns the blurred AO's handle."""
     ao_raw = fg.create_image("ao_raw", format=AO_FORMAT, extent=(width, height))
     with fg.add_pass("ssao", queue="compute") as p:
@@ -196,7 +207,7 @@ def _ssao(fg, depth, normal, frame_uniforms, width: int, height: int):
     return ao
 
 
-def _project_cascade(fg, c: int, cascade, depth, normal, frame_uniforms, shadow_mask):
+def project_cascade(fg, c: int, cascade, depth, normal, frame_uniforms, shadow_mask):
     """Pass `shadow_project<c>`: cascade `c`'s visibility into the mask for the pixels it covers
     (cascade 0 writes every pixel, the others load the mask and write theirs); returns the mask."""
     with fg.add_pass(f"shadow_project{c}") as p:
@@ -205,12 +216,12 @@ def _project_cascade(fg, c: int, cascade, depth, normal, frame_uniforms, shadow_
         p.reads(normal, "fragment_shader_read_sampled")
         p.reads(frame_uniforms, "fragment_shader_read_uniform")
         shadow_mask = p.writes(shadow_mask, "color_attachment_write", discard=(c == 0))
-        p.execute(_fullscreen("shadow_project.frag", {0: ("depth", "nearest"), 1: ("normal", "nearest"),
+        p.execute(fullscreen("shadow_project.frag", {0: ("depth", "nearest"), 1: ("normal", "nearest"),
                                                       2: (f"shadow_cascade{c}", "shadow"), 3: "frame"}, [c]))
     return shadow_mask
 
 
-def _bloom(fg, hdr, width: int, height: int):
+def bloom_chain(fg, hdr, width: int, height: int):
     """The down/up chain over the mips of one half-resolution image; returns its final handle."""
     size = (max(1, width // 2), max(1, height // 2))
     mips = bloom_mips(width, height)
@@ -228,18 +239,18 @@ def _bloom(fg, hdr, width: int, height: int):
             else:
                 p.reads(bloom, "fragment_shader_read_sampled", mips=(i - 1, 1))
             bloom = p.writes(bloom, "color_attachment_write", mips=(i, 1), discard=True)
-            p.execute(_fullscreen("bloom_down.frag", {0: "hdr" if i == 0 else "bloom"}, push))
+            p.execute(fullscreen("bloom_down.frag", {0: "hdr" if i == 0 else "bloom"}, push))
     for i in range(mips - 2, -1, -1):
         source = extent(i + 1)
         with fg.add_pass(f"bloom_up{i}") as p:
             p.reads(bloom, "fragment_shader_read_sampled", mips=(i + 1, 1))
             bloom = p.writes(bloom, "color_attachment_read_write", mips=(i, 1))
-            p.execute(_fullscreen("bloom_up.frag", {0: "bloom"}, [1.0 / source[0], 1.0 / source[1], BLOOM_UP_WEIGHT],
+            p.execute(fullscreen("bloom_up.frag", {0: "bloom"}, [1.0 / source[0], 1.0 / source[1], BLOOM_UP_WEIGHT],
                                   blend=True))
     return bloom
 
 
-def _fullscreen(fragment: str, bindings: dict, push=None, **state):
+def fullscreen(fragment: str, bindings: dict, push=None, **state):
     """A pass's record callback: one full-screen triangle with `fragment` into its attachments."""
     def record(ctx):
         with ctx.rendering():
