@@ -14,26 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..plan import Reason
-from .tracking import ALIAS, BARRIER, CROSS, FRESH, Entry, EntryKey, LastUse, Synced
+from .tracking import ALIAS, BARRIER, CROSS, FRESH, Entry, EntryKey, LastUse, Synced, fold_per_stream
 from .validate import ResolvedGraph
-
-
-def fold_last_uses(occupants, last_uses: dict) -> tuple[LastUse, ...]:
-    """The earlier occupants' last uses folded per stream (union of stages and write bits, the
-    latest position and its pass): the dependency is the same, and the work per queue, not per
-    access."""
-    per_stream: dict[str, list] = {}
-    for q in occupants:
-        for lu in last_uses.get(q, ()):
-            cur = per_stream.get(lu.stream)
-            if cur is None:
-                per_stream[lu.stream] = [lu.stages, lu.write_access, lu.position, lu.pass_name]
-            else:
-                cur[0] |= lu.stages
-                cur[1] |= lu.write_access
-                if lu.position > cur[2]:
-                    cur[2], cur[3] = lu.position, lu.pass_name
-    return tuple(LastUse(s, *v) for s, v in per_stream.items())
 
 
 def plain_first_use(key: EntryKey) -> EntryKey | None:
@@ -98,7 +80,7 @@ def alias_handoffs(rg: ResolvedGraph, synced: Synced, occupants: dict) -> Synced
             r = key.resource
             priors = priors_of.get(r)
             if priors is None:
-                priors = priors_of[r] = fold_last_uses(occupants[r], synced.last_uses)
+                priors = priors_of[r] = fold_per_stream(lu for q in occupants[r] for lu in synced.last_uses.get(q, ()))
             for new_key, reasons, cross, last_pos in _handoff(key, pn.stream, consumer, rg.resources[r].name,
                                                               priors):
                 entry = rebuilt.get(new_key)

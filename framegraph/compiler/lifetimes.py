@@ -25,14 +25,6 @@ class Lifetime:
     last_by_stream: tuple = ()   # ((stream, last position on it), ...)
     free_after: tuple = ()       # ((stream, position), ...): live until then for occupants on that stream
 
-    def live_until(self, stream: str) -> int:
-        """The last position at which this resource still occupies memory for an occupant whose
-        first use is on `stream` (its last use, unless widened across queues)."""
-        for s, pos in self.free_after:
-            if s == stream:
-                return pos
-        return self.last
-
 
 def lifetimes(rg: ResolvedGraph, order: tuple[int, ...], stream_of: dict | None = None) -> tuple[Lifetime, ...]:
     """Lifetimes of transients over the compiled order."""

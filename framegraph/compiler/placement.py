@@ -70,18 +70,6 @@ def _span_end(lt: Lifetime) -> int:
     return max([lt.last] + [pos for _s, pos in lt.free_after])
 
 
-def _disjoint(a: Lifetime, b: Lifetime, host: frozenset = frozenset()) -> bool:
-    """May `a` and `b` share memory: is one free, on the queue where the other starts, before the
-    other's first use? A resource the host writes while the frame is recorded (before any of its GPU
-    work runs) may only be its memory's first occupant: an earlier pass's GPU accesses would land on
-    top of the host's data whatever the barriers say."""
-    if a.live_until(b.first_stream) < b.first:
-        return b.resource not in host
-    if b.live_until(a.first_stream) < a.first:
-        return a.resource not in host
-    return False
-
-
 class _Facts:
     """A lifetime's numbers as plain attributes: the conflict test runs for every pair of resources
     live at once, so it reads no properties and walks no tuples."""
@@ -89,11 +77,15 @@ class _Facts:
 
     def __init__(self, lt: Lifetime) -> None:
         self.first, self.last, self.stream = lt.first, lt.last, lt.first_stream
-        self.until = dict(lt.free_after)
+        self.until = dict(lt.free_after)   # stream -> last position it is live for an occupant there
 
 
 def _busy(r: int, candidates, facts: dict, host: frozenset) -> list[tuple[int, int]]:
-    """(offset, end) of the candidates `r` may not share memory with (`_disjoint` inlined)."""
+    """(offset, end) of the candidates `r` may not share memory with. Two resources may share when
+    one is free, on the queue where the other starts, before the other's first use; but a resource
+    the host writes while the frame is recorded (before any of its GPU work runs) may only be its
+    memory's first occupant: an earlier pass's GPU accesses would land on top of the host's data
+    whatever the barriers say."""
     fr = facts[r]
     r_first, r_stream, r_until, r_last, r_host = fr.first, fr.stream, fr.until, fr.last, r in host
     busy = []

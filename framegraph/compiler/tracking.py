@@ -496,20 +496,28 @@ class Tracker:
         for r, units in self.units.items():
             if not self.rg.resources[r].decl.transient:
                 continue
-            per_stream: dict[str, list] = {}
-            for u in units:
-                for acc in ([u.write] if u.write is not None else []) + u.reads:
-                    pending = acc.access & _WRITE if (acc is u.write and not u.vis) else 0
-                    cur = per_stream.get(acc.stream)
-                    if cur is None:
-                        per_stream[acc.stream] = [acc.stages, pending, acc.pos, acc.name]
-                    else:
-                        cur[0] |= acc.stages
-                        cur[1] |= pending
-                        if acc.pos > cur[2]:
-                            cur[2], cur[3] = acc.pos, acc.name
-            out[r] = tuple(LastUse(s, *v) for s, v in per_stream.items())
+            out[r] = fold_per_stream(
+                LastUse(acc.stream, acc.stages, acc.access & _WRITE if (acc is u.write and not u.vis) else 0,
+                        acc.pos, acc.name)
+                for u in units for acc in ([u.write] if u.write is not None else []) + u.reads)
         return out
+
+
+def fold_per_stream(uses) -> tuple[LastUse, ...]:
+    """Last uses folded per stream, streams in first-seen order: union of stages and write bits, the
+    latest position and its pass. A later occupant's dependency on them is the same, and the work
+    is per queue instead of per access."""
+    per_stream: dict[str, list] = {}
+    for lu in uses:
+        cur = per_stream.get(lu.stream)
+        if cur is None:
+            per_stream[lu.stream] = [lu.stages, lu.write_access, lu.position, lu.pass_name]
+        else:
+            cur[0] |= lu.stages
+            cur[1] |= lu.write_access
+            if lu.position > cur[2]:
+                cur[2], cur[3] = lu.position, lu.pass_name
+    return tuple(LastUse(s, *v) for s, v in per_stream.items())
 
 
 def _claim(st: _Unit, stream: str, pos: int) -> None:
