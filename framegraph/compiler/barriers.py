@@ -7,7 +7,7 @@ batched: exact masks, one call per point (merging across passes happens when sub
 from __future__ import annotations
 
 from ..plan import BufferBarrier, Dependency, ImageBarrier, MemoryBarrier, Reason
-from ..vk import Access, Layout, Stage, as_access, as_stage
+from ..vk import Access, Stage, as_access, as_stage
 from .ranges import buffer_ranges, image_rects
 from .tracking import Transition
 from .validate import ResolvedGraph
@@ -16,13 +16,6 @@ STRATEGIES = ("naive", "per_resource", "batched", "split")
 ALL_MEMORY = Access.MEMORY_READ | Access.MEMORY_WRITE
 FULL_BARRIER = MemoryBarrier(src_stages=Stage.ALL_COMMANDS, src_access=Access.MEMORY_WRITE,
                              dst_stages=Stage.ALL_COMMANDS, dst_access=ALL_MEMORY)
-
-
-def entry_dependency(rg: ResolvedGraph, t: Transition, family_ignored: bool = True) -> Dependency:
-    """Vulkan barrier structs for one transition (one per rectangle or byte range)."""
-    images, buffers = [], []
-    _entry_barriers(rg, t, images, buffers)
-    return Dependency(images=tuple(images), buffers=tuple(buffers))
 
 
 def _entry_barriers(rg: ResolvedGraph, t: Transition, images: list, buffers: list) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..plan import BarrierCmd, Dependency, PassCmd, ResetEventCmd, SetEventCmd, Submit, Wait, WaitEventsCmd
+from ..plan import BarrierCmd, PassCmd, ResetEventCmd, SetEventCmd, Submit, Wait, WaitEventsCmd
 from ..vk import Layout, Stage
 from .barriers import entries_dependency, point_dependencies, reasons_of
 from .clock import QueueClock

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..access import AccessInfo, effective_access, layout_for_format, lookup, merge_layouts
 from ..errors import FrameGraphError
 from ..graph import Graph, ImageDesc, ResourceDecl
-from ..vk import Access, BufferUsage, ImageUsage, Layout, Stage, WRITE_ACCESS
+from ..vk import BufferUsage, ImageUsage, Layout, WRITE_ACCESS
 
 
 @dataclass(frozen=True, slots=True)
