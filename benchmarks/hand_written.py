@@ -460,17 +460,10 @@ class HandDeferred(HandFrame):
                                                  vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL)])
 
     def update(self) -> None:
-        common, deferred = self.common, self.deferred
-        aspect = self.width / self.height
-        cascades = common.cascade_matrices(self.camera, aspect, deferred.MOON_DIR, splits=deferred.MOON_SPLITS,
-                                           resolution=self.shadow_size)
-        uniforms = common.frame_uniforms(self.camera, aspect, sun_dir=deferred.MOON_DIR, sun_color=deferred.MOON_COLOR,
-                                         sun_intensity=0.4, ambient=0.3, cascades=cascades,
-                                         shadow_size=self.shadow_size, normal_offsets=deferred.MOON_NORMAL_OFFSETS,
-                                         light_count=self.lights, time=self.time)
-        self.frame.mapped[:len(uniforms)] = uniforms
-        lights = deferred.light_data(max(1, self.lights), self.time).tobytes()
-        self.light_buffer.mapped[:len(lights)] = lights
+        data = self.deferred.frame_data((self.width, self.height), lights=self.lights, shadow_size=self.shadow_size,
+                                        camera=self.camera, t=self.time)
+        self.frame.mapped[:len(data["frame"])] = data["frame"]
+        self.light_buffer.mapped[:len(data["lights"])] = data["lights"]
 
     def _begin_rendering(self, cmd, r) -> None:
         lib.vkCmdBeginRendering(cmd, r[1])

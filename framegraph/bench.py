@@ -94,16 +94,19 @@ def run_cli(args) -> int:
 
 def measure_frames(renderer, build, *, frames: int, warmup: int, each_frame=None) -> dict:
     """Render warmup + frames frames, one at a time: render (declare, compile-cache lookup, record,
-    submit: the CPU time, as wall time and as process CPU time -- all threads, a CPU driver's too), then
+    submit: the CPU time, as wall time, as process CPU time -- all threads, a CPU driver's too -- and as
+    the calling thread's CPU time), then
     a host wait on the frame's timeline values (wall time from submit to completion), then the GPU span
     of its command buffers from timestamps (first start to last end, over every queue; barriers and
     waits included). Returns lists of milliseconds."""
-    gpu, cpu, wall, process = [], [], [], []
+    gpu, cpu, wall, process, thread = [], [], [], [], []
     for i in range(warmup + frames):
         p0 = time.process_time()
+        h0 = time.thread_time()
         t0 = time.perf_counter()
         renderer.render(build)
         t1 = time.perf_counter()
+        h1 = time.thread_time()
         p1 = time.process_time()
         renderer.wait()
         t2 = time.perf_counter()
@@ -113,10 +116,11 @@ def measure_frames(renderer, build, *, frames: int, warmup: int, each_frame=None
             continue
         cpu.append((t1 - t0) * 1e3)
         process.append((p1 - p0) * 1e3)
+        thread.append((h1 - h0) * 1e3)
         wall.append((t2 - t1) * 1e3)
         if renderer.last_gpu_frame_ms is not None:
             gpu.append(renderer.last_gpu_frame_ms)
-    return {"gpu_ms": gpu, "cpu_ms": cpu, "wall_ms": wall, "process_cpu_ms": process}
+    return {"gpu_ms": gpu, "cpu_ms": cpu, "wall_ms": wall, "process_cpu_ms": process, "thread_cpu_ms": thread}
 
 
 def percentile(values, q: float) -> float:

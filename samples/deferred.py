@@ -32,6 +32,7 @@ Run: python samples/deferred.py [--size WxH] [--frames N] [--strategy S] [--wind
 from __future__ import annotations
 
 import colorsys
+import functools
 import math
 import sys
 
@@ -63,21 +64,29 @@ SSAO = (0.6, 1.5)                      # radius (world units), strength (exponen
 
 def light_data(count: int, t: float) -> np.ndarray:
     """`count` point lights (shaders/scene.h PointLight) on rings around the middle of the scene,
-    coloured round the hue circle, orbiting with time."""
-    lights = np.zeros((count, common.LIGHT_FLOATS), np.float32)
-    rings = (2.3, 4.0, 5.6, 8.6)
-    for i in range(count):
-        ring = i % len(rings)
-        k = i // len(rings)
-        per_ring = math.ceil(count / len(rings))
-        direction = 1.0 if ring % 2 == 0 else -1.0
-        a = 2 * math.pi * (k + 0.5 * ring) / per_ring + direction * t * 0.4 / (1 + ring)
-        r = rings[ring]
-        height = 0.35 + 0.5 * (0.5 + 0.5 * math.sin(3 * a + ring))
-        hue = (i * 0.61803398875) % 1.0
-        color = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
-        lights[i] = (r * math.cos(a), height, r * math.sin(a), 1.9, *color, 1.6)
+    coloured round the hue circle, orbiting with time. Computed every frame, so in numpy: only the
+    positions move; the rest is made once per count."""
+    ring, k, per_ring, direction, radius, lights = _light_layout(count)
+    a = 2 * math.pi * (k + 0.5 * ring) / per_ring + direction * (t * 0.4) / (1 + ring)
+    lights = lights.copy()
+    lights[:, 0] = radius * np.cos(a)
+    lights[:, 1] = 0.35 + 0.5 * (0.5 + 0.5 * np.sin(3 * a + ring))
+    lights[:, 2] = radius * np.sin(a)
     return lights
+
+
+@functools.lru_cache(maxsize=8)
+def _light_layout(count: int) -> tuple:
+    """What does not move: each light's ring, place on it, direction, radius; the light array with
+    range, colour (colorsys hues round the circle) and intensity filled in."""
+    rings = (2.3, 4.0, 5.6, 8.6)
+    i = np.arange(count)
+    ring = i % len(rings)
+    lights = np.zeros((count, common.LIGHT_FLOATS), np.float32)
+    for n in range(count):
+        lights[n, 3:] = (1.9, *colorsys.hsv_to_rgb((n * 0.61803398875) % 1.0, 0.85, 1.0), 1.6)
+    return (ring, i // len(rings), math.ceil(count / len(rings)), np.where(ring % 2 == 0, 1.0, -1.0),
+            np.array(rings)[ring], lights)
 
 
 def bloom_mips(width: int, height: int) -> int:
@@ -86,21 +95,71 @@ def bloom_mips(width: int, height: int) -> int:
     return max(1, min(BLOOM_MIPS, int(math.log2(max(smallest, 4))) - 1))
 
 
-def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE,
-          camera: common.Camera | None = None, time: float | None = None):
-    """Declare one frame into `fg`; returns the final handle of `frame.output`."""
-    width, height = frame.extent
+def frame_data(extent, *, lights: int = 64, shadow_size: int = SHADOW_SIZE, camera: common.Camera | None = None,
+               t: float = 0.0) -> dict[str, bytes]:
+    """What changes from frame to frame: the Frame uniform block and the lights (at time `t`)."""
+    width, height = extent
     aspect = width / height
-    sc = common.scene()
     camera = camera or common.Camera()
-    t = common.frame_time(frame, time)
     cascades = common.cascade_matrices(camera, aspect, MOON_DIR, splits=MOON_SPLITS, resolution=shadow_size)
     uniforms = common.frame_uniforms(camera, aspect, sun_dir=MOON_DIR, sun_color=MOON_COLOR, sun_intensity=0.4,
                                      ambient=0.3, cascades=cascades, shadow_size=shadow_size,
                                      normal_offsets=MOON_NORMAL_OFFSETS, light_count=lights, time=t)
     # A buffer has at least one light's bytes; the shaders read `lights` of them.
-    buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(),
-                                         "frame": uniforms, "lights": light_data(max(1, lights), t).tobytes()})
+    return {"frame": uniforms, "lights": light_data(max(1, lights), t).tobytes()}
+
+
+def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE,
+          camera: common.Camera | None = None, time: float | None = None):
+    """Declare one frame into `fg`, its data uploaded by the frame's first pass; returns the final
+    handle of `frame.output`."""
+    sc = common.scene()
+    data = frame_data(frame.extent, lights=lights, shadow_size=shadow_size, camera=camera,
+                      t=common.frame_time(frame, time))
+    buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(), **data})
+    return declare(fg, frame, buffers, lights=lights, debug_view=debug_view, shadow_size=shadow_size)
+
+
+class DeclaredOnce:
+    """The same frame with its data outside the commands, so it can be declared once per frame slot
+    and replayed: the scene's vertices and indices in persistent buffers, the uniforms and lights in
+    FrameData (a mapped buffer per frame slot), no upload pass.
+
+        frame = deferred.DeclaredOnce(renderer)
+        while running:
+            frame.update(t)                                  # uniforms and lights for this frame
+            renderer.render(frame.build, redeclare=False)
+    """
+
+    def __init__(self, renderer, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE,
+                 camera: common.Camera | None = None) -> None:
+        sc = common.scene()
+        self.renderer = renderer
+        self.lights, self.debug_view, self.shadow_size = lights, debug_view, shadow_size
+        self.camera = camera or common.Camera()
+        self.mesh = {"vertices": renderer.create_buffer("vertices", data=sc.vertices, state="vertex_shader_read_storage"),
+                     "indices": renderer.create_buffer("indices", data=sc.indices, state="index_buffer")}
+        sizes = {k: len(v) for k, v in frame_data((16, 9), lights=lights, shadow_size=shadow_size).items()}
+        self.data = {k: renderer.create_frame_data(k, size=n) for k, n in sizes.items()}
+
+    def update(self, t: float, extent=None) -> None:
+        """This frame's uniforms and lights at time `t` (extent: the target's, by default)."""
+        extent = extent or self.renderer.target.extent
+        for key, raw in frame_data(extent, lights=self.lights, shadow_size=self.shadow_size, camera=self.camera,
+                                   t=t).items():
+            self.data[key].set(raw)
+
+    def build(self, fg, frame):
+        buffers = {k: b.use(fg) for k, b in self.mesh.items()}
+        buffers.update({k: d.use(fg, frame) for k, d in self.data.items()})
+        return declare(fg, frame, buffers, lights=self.lights, debug_view=self.debug_view,
+                       shadow_size=self.shadow_size)
+
+
+def declare(fg, frame, buffers: dict, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE):
+    """Every pass after the data: `buffers` holds the handles of vertices, indices, frame and lights."""
+    width, height = frame.extent
+    sc = common.scene()
 
     # G-buffer: the scene's instances, then the light markers (instanced, positions from the lights).
     targets = gbuffer_targets(fg, width, height)
@@ -124,7 +183,7 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
     ao = ssao(fg, depth, normal, buffers["frame"], width, height)
 
     shadow_mask = fg.create_image("shadow_mask", format=SHADOW_MASK_FORMAT, extent=(width, height))
-    for c in range(len(cascades)):
+    for c in range(len(MOON_SPLITS) - 1):
         cascade = fg.create_image(f"shadow_cascade{c}", format=shadow_map.SHADOW_FORMAT,
                                   extent=(shadow_size, shadow_size))
         cascade = shadow_map.shadow_pass(fg, f"shadow_cascade{c}", sc, buffers, cascade, c, layer=0)

@@ -10,7 +10,7 @@ from .shaders import ShaderError, ShaderLibrary, ShaderNotFound, create_shader_m
 from .validation import MESSAGES, Message, MessageLog
 from .resources import Allocator, PhysicalBuffer, PhysicalImage, ResourceCache
 from .pipelines import Pipeline, Pipelines, check_declared_access
-from .data import PersistentBuffer, PersistentImage, Readback
+from .data import FrameData, PersistentBuffer, PersistentImage, Readback
 from .recorder import PassContext, Program, dynamic, static
 from .frames import FrameInfo, Renderer, device_profile
 from .targets import OffscreenTarget, WindowTarget, make_target, save_png
@@ -19,7 +19,7 @@ __all__ = [
     "VulkanContext", "DeviceSelectionError", "PhysicalDeviceInfo", "Queue", "QueueFamily",
     "Buffer", "Image", "create_buffer", "create_image_2d", "find_memory_type", "read_buffer",
     "one_time_commands", "create_shader_module", "load_spirv", "shader_dir", "ShaderError", "ShaderLibrary",
-    "ShaderNotFound", "check_declared_access", "PersistentBuffer", "PersistentImage", "Readback",
+    "ShaderNotFound", "check_declared_access", "FrameData", "PersistentBuffer", "PersistentImage", "Readback",
     "MESSAGES", "Message", "MessageLog",
     "Allocator", "PhysicalBuffer", "PhysicalImage", "ResourceCache", "Pipeline", "Pipelines", "PassContext",
     "Program", "static", "dynamic", "FrameInfo", "Renderer", "device_profile", "OffscreenTarget", "WindowTarget",

@@ -6,6 +6,12 @@ that frame's plan derived from its declared accesses (plus transfer, for its dat
 it lives until `destroy()` or the renderer's close. Between frames it rests in `state` (an access
 name, as `history_image` uses): each frame imports it from and back to that state, so its accesses
 across frames are ordered by the plan's own barriers.
+
+Per-frame host data (`FrameData`: uniforms, light lists, instance transforms) lives in one
+host-visible buffer per frame slot that the host writes and the frame's passes read in place: no
+copy pass, and no barrier (a queue submission makes the host writes made before it visible to the
+device; Vulkan spec, "Host Write Ordering Guarantees"). Since the data is not in any command, a
+frame that uses it can be declared once and replayed (`render(build, redeclare=False)`).
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from framegraph.graph import Handle
 from framegraph.vk import Format
 
 from .commands import one_time_commands
-from .memory import DEVICE_LOCAL
+from .memory import DEVICE_LOCAL, HOST_UPLOAD
 from .resources import PhysicalBuffer, PhysicalImage, flag_bits, initialize_image
 
 _BUFFER_TRANSFER = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
@@ -161,6 +167,85 @@ class PersistentBuffer(_Persistent, PhysicalBuffer):
             raise FrameGraphError("no frame has used it yet (its contents are the data it was created with)",
                                   resource=self.name)
         return read_resource(self.renderer, self.physical, self.state).view(dtype)
+
+
+class FrameData:
+    """Host data that changes every frame, read by the frame's passes without a copy: one
+    host-visible, mapped buffer per frame slot. `set(data)` any time; a frame reads the data set
+    last before its `render()` (the renderer writes it into that frame's slot after the slot's
+    previous frame has finished, so a frame in flight never sees it change). `use(fg, frame)`
+    imports this frame's buffer; its first access needs no barrier (the initial state is
+    `host_write`, made visible by the submission itself).
+
+        lights = renderer.create_frame_data("lights", size=64 * 32)
+        def build(fg, frame):
+            l = lights.use(fg, frame)            # then p.reads(l, "fragment_shader_read_storage")
+        lights.set(light_array)                  # each frame, before render()
+        renderer.render(build, redeclare=False)  # nothing re-declared or re-recorded
+    """
+
+    def __init__(self, renderer, name: str, *, size: int, data: bytes | None, uses: Sequence[str]) -> None:
+        self.renderer = renderer
+        self.name = name
+        self.size = size
+        self._data = bytearray(size)
+        self.version = 0                    # bumped by set(); each slot copies when it is behind
+        self._slots = [_FrameDataSlot(self, k, uses) for k in range(renderer.frames_in_flight)]
+        if data is not None:
+            self.set(data)
+
+    def set(self, data, offset: int = 0) -> None:
+        """The bytes the next frames read (numpy array, bytes, or a list of floats), at `offset`."""
+        raw = as_bytes(data)
+        if offset < 0 or offset + len(raw) > self.size:
+            raise FrameGraphError(f"{len(raw)} bytes at offset {offset} do not fit a {self.size}-byte frame data "
+                                  "buffer", resource=self.name)
+        self._data[offset:offset + len(raw)] = raw
+        self.version += 1
+
+    def use(self, fg, frame) -> Handle:
+        """Import this frame's buffer into `fg` (`frame`: the FrameInfo build() is given)."""
+        slot = getattr(frame, "slot", None)
+        if not isinstance(slot, int) or not 0 <= slot < len(self._slots):
+            raise FrameGraphError(f"use(fg, frame) takes the FrameInfo build() gets, got {type(frame).__name__}",
+                                  resource=self.name)
+        return fg.import_buffer(self.name, size=self.size, initial="host_write", external=self._slots[slot])
+
+    def destroy(self) -> None:
+        """Free the buffers once every frame in flight that may use them has finished."""
+        for s in self._slots:
+            s.destroy()
+
+
+class _FrameDataSlot(_Persistent, PhysicalBuffer):
+    """One frame slot's buffer of a FrameData: made at the first frame that imports it (host-visible,
+    with that plan's usage), brought up to date whenever a frame resolves it."""
+    kind = "buffer"
+
+    def __init__(self, owner: FrameData, slot: int, uses: Sequence[str]) -> None:
+        super().__init__(owner.renderer, f"{owner.name}[{slot}]", "host_write", None)
+        self.owner = owner
+        self.size = owner.size
+        self.written = -1
+        self.hint = 0
+        for access in uses:
+            self.hint |= int(lookup(access).buffer_usage or 0)
+
+    def use(self, fg, frame) -> Handle:
+        return self.owner.use(fg, frame)
+
+    def resolve(self, plan_resource, *, queue: str = "graphics"):
+        # Called once per frame while the frame is prepared, after the slot's previous frame finished.
+        physical = super().resolve(plan_resource, queue=queue)
+        if self.written != self.owner.version:
+            physical.write(self.owner._data)
+            self.written = self.owner.version
+        return physical
+
+    def _created(self, usage, plan_resource, queue):
+        self.written = -1
+        return self.renderer.allocator.buffer(name=self.name, size=self.size, usage=usage | self.hint,
+                                              memory=HOST_UPLOAD)
 
 
 class PersistentImage(_Persistent, PhysicalImage):
@@ -418,6 +503,19 @@ def create_buffer(renderer, name: str, *, data=None, size: int | None = None, st
     if raw is not None and len(raw) > size:
         raise FrameGraphError(f"{len(raw)} bytes of data for a {size}-byte buffer", resource=name)
     return PersistentBuffer(renderer, name, size=max(4, -(-int(size) // 4) * 4), data=raw, state=state, uses=uses)
+
+
+def create_frame_data(renderer, name: str, *, data=None, size: int | None = None, uses: Sequence[str] = ()
+                      ) -> FrameData:
+    raw = None if data is None else as_bytes(data)
+    if size is None:
+        if raw is None:
+            raise FrameGraphError("give data= or size=", resource=name)
+        size = len(raw)
+    size = int(size)
+    if size < 1:
+        raise FrameGraphError(f"size must be at least 1 byte, got {size}", resource=name)
+    return FrameData(renderer, name, size=max(4, -(-size // 4) * 4), data=raw, uses=uses)
 
 
 def create_image(renderer, name: str, *, format, extent, data=None, mips: int = 1, layers: int = 1,

@@ -524,6 +524,13 @@ class Renderer:
         from .data import create_buffer
         return create_buffer(self, name, data=data, size=size, state=state, uses=uses)
 
+    def create_frame_data(self, name: str, *, size: int | None = None, data=None, uses=()):
+        """Host data that changes every frame (uniforms, lights): one mapped buffer per frame slot,
+        `set(data)` before render(), `use(fg, frame)` in build(); no copy, no barrier, and the frame
+        can be declared once and replayed (see data.FrameData)."""
+        from .data import create_frame_data
+        return create_frame_data(self, name, data=data, size=size, uses=uses)
+
     def create_image(self, name: str, *, format, extent, data=None, mips: int = 1, layers: int = 1,
                      state: str = "any_shader_read_sampled", uses=()):
         """A 2D image that keeps its contents across frames (mip 0 filled with `data`)."""

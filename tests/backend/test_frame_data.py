@@ -1,0 +1,116 @@
+"""Per-frame host data in mapped buffers (Renderer.create_frame_data, issue 18): each frame reads
+exactly the data set before its render() call, with frames in flight, with replay off and on and
+the frame declared once; the first read needs no barrier; bad use is a FrameGraphError naming the
+resource. The deferred sample declared once (its uniforms and lights in FrameData) renders the same
+images as the sample that uploads them every frame."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import support  # tests/backend is on sys.path (not a package)
+
+try:
+    from framegraph.backends.vulkan import FrameData, OffscreenTarget, Renderer
+except (ImportError, OSError) as error:
+    support.unavailable(f"the Vulkan loader is missing: {error}")
+
+from framegraph import FrameGraphError
+from framegraph.samples import deferred
+
+N = 64
+MODES = (False, True, "all")
+
+
+ADD = """#version 450
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer Src { float src[]; };
+layout(std430, binding = 1) buffer Dst { float dst[]; };
+void main() {
+    uint i = gl_GlobalInvocationID.x;
+    if (i < dst.length()) dst[i] += src[i];
+}
+"""
+
+
+@pytest.mark.parametrize("replay", MODES)
+@pytest.mark.parametrize("frames_in_flight", (1, 2, 3))
+def test_each_frame_reads_the_data_set_before_it(vk_context, tmp_path, replay, frames_in_flight):
+    """dst += src every frame, src set to 2**k before frame k, nothing read in between (frames stay
+    in flight): any frame that read another frame's data (stale, or overwritten while in flight)
+    changes the sum."""
+    (tmp_path / "add.comp").write_text(ADD)
+    plans = []
+    with Renderer(vk_context, replay=replay, frames_in_flight=frames_in_flight,
+                  on_compile=support.verified(plans)) as renderer:
+        renderer.add_shader_path(tmp_path)
+        src = renderer.create_frame_data("inputs", size=N * 4)
+        assert isinstance(src, FrameData)
+        dst = renderer.create_buffer("dst", data=np.zeros(N, np.float32))
+
+        def build(fg, frame):
+            s, d = src.use(fg, frame), dst.use(fg)
+            with fg.add_pass("add", queue="compute") as p:
+                p.reads(s, "compute_shader_read_storage")
+                d = p.writes(d, "compute_shader_write_storage")
+                p.execute(lambda ctx: ctx.dispatch_threads(N, pipeline=ctx.compute_pipeline("add.comp"),
+                                                           bindings={0: s, 1: d}))
+            return d
+        frames = 7
+        for k in range(frames):
+            src.set(np.arange(N, dtype=np.float32) * 2.0 ** k)
+            renderer.render(build, redeclare=False)
+        got = dst.read(np.float32)
+        recorded = renderer.last_recorded
+        explained = renderer.last_plan.explain()
+    assert len(plans) == 1
+    np.testing.assert_array_equal(got, np.arange(N, dtype=np.float32) * (2.0 ** frames - 1))
+    if replay == "all":
+        assert recorded == 0, "a frame whose data lives in FrameData re-recorded its commands"
+    # Host writes before a submission are visible to it: the data's first read has no barrier.
+    assert "buffer dst" in explained and "buffer inputs" not in explained, explained
+
+
+def test_bad_use_names_the_resource(vk_context):
+    with Renderer(vk_context) as renderer:
+        data = renderer.create_frame_data("lights", size=16)
+        with pytest.raises(FrameGraphError, match="lights") as e:
+            data.set(np.zeros(5, np.float32))
+        assert "20 bytes" in str(e.value)
+        with pytest.raises(FrameGraphError, match="FrameInfo"):
+            data.use(None, object())
+        with pytest.raises(FrameGraphError, match="data= or size="):
+            renderer.create_frame_data("empty")
+        with pytest.raises(FrameGraphError, match="at least 1 byte"):
+            renderer.create_frame_data("zero", size=0)
+        # A failed set() leaves the data as it was.
+        data.set(b"\1" * 16)
+        version = data.version
+        with pytest.raises(FrameGraphError):
+            data.set(b"\2" * 8, offset=12)
+        assert data.version == version
+
+
+@pytest.mark.parametrize("replay", (False, "all"))
+def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay):
+    size, times = (64, 64), (0.5, 1.0, 1.0, 2.0)
+    expected = []
+    with Renderer(vk_context, OffscreenTarget(*size)) as renderer:
+        for t in times:
+            frame = renderer.render(functools.partial(deferred.build, shadow_size=256, time=t))
+            expected.append(renderer.target.read(frame.index))
+    assert (expected[0] != expected[1]).any(), "not animated"
+    plans = []
+    with Renderer(vk_context, OffscreenTarget(*size), replay=replay, frames_in_flight=2,
+                  on_compile=support.verified(plans)) as renderer:
+        once = deferred.DeclaredOnce(renderer, shadow_size=256)
+        for t, want in zip(times, expected):
+            once.update(t)
+            frame = renderer.render(once.build, redeclare=False)
+            np.testing.assert_array_equal(renderer.target.read(frame.index), want, err_msg=f"t={t}")
+        assert "upload" not in {p.name for p in renderer.last_plan.passes}
+        if replay == "all":
+            assert renderer.last_recorded == 0
+    assert len(plans) == 1, "declared once, compiled once"
