@@ -235,6 +235,15 @@ class ResourceDesc:
     usage: tuple[str, ...] = ()           # full usage flag names
     host: bool = False                    # a host access: host-visible memory
     families: tuple[int, ...] = ()        # VK_SHARING_MODE_CONCURRENT between these; () = EXCLUSIVE
+    # The hash, computed once: backends key their objects by this record every frame.
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_hash", hash((self.kind, self.size, self.format, self.extent, self.mips,
+                                                self.layers, self.samples, self.usage, self.host, self.families)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def to_dict(self):
         d: dict[str, Any] = {"kind": self.kind}
