@@ -498,6 +498,7 @@ class ResourceCache:
         self.frames_in_flight = frames_in_flight
         self.keep_frames = keep_frames
         self._owned: dict[tuple, _Entry] = {}
+        self._first_streams: dict[int, tuple] = {}   # id(plan) -> (plan, {resource: first stream})
         self._wrapped: dict[tuple, _Entry] = {}    # imports given as raw handles: our views over them
         self.heaps = TransientHeaps(allocator, keep_frames=keep_frames)
         self.allocations = 0                       # resources created so far (tests watch it)
@@ -572,8 +573,18 @@ class ResourceCache:
 
     def _first_queue(self, plan, name: str) -> str:
         """The context's logical queue on the family of the first pass that uses `name`: an exclusive
-        image starts out owned by the family that initialized it."""
-        stream = next((p.stream for p in plan.passes if any(a.resource == name for a in p.accesses)), "graphics")
+        image starts out owned by the family that initialized it. Persistent imports ask every frame:
+        one scan of the passes per plan (the plan is kept with its map, so its id is not reused)."""
+        entry = self._first_streams.get(id(plan))
+        if entry is None or entry[0] is not plan:
+            first: dict[str, str] = {}
+            for p in plan.passes:
+                for a in p.accesses:
+                    first.setdefault(a.resource, p.stream)
+            if len(self._first_streams) >= 64:
+                self._first_streams.clear()
+            entry = self._first_streams[id(plan)] = (plan, first)
+        stream = entry[1].get(name, "graphics")
         family = plan.queues.get(stream, {}).get("family")
         return next((q for q, info in self.ctx.queues.items() if info.family == family), "graphics")
 
