@@ -7,12 +7,12 @@ is reused only after the host has waited for the values its previous frame signa
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 import warnings
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
@@ -64,18 +64,39 @@ class StreamQueue(NamedTuple):
     timestamp_bits: int
 
 
-@contextmanager
-def _interrupts_deferred():
+class _InterruptsDeferred:
     """Ctrl-C (SIGINT) waits until the block is done: between handing a frame to the driver and
-    recording that it did, a KeyboardInterrupt would leave the host unsure what the GPU has."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    recording that it did, a KeyboardInterrupt would leave the host unsure what the GPU has.
+
+    A Python-level handler that only notes the signal, then the previous handler called after the
+    block. Blocking SIGINT with pthread_sigmask (what this did before) holds it back for the calling
+    thread only: the signal goes to any other thread of the process (a driver's, a BLAS pool's) and
+    the interpreter still raises KeyboardInterrupt in the main thread inside the block."""
+    __slots__ = ("previous", "pending")
+
+    def __enter__(self):
+        self.previous = None
+        self.pending = False
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if previous is not None:           # None: installed outside Python, cannot be restored
+                self.previous = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.pending = True
+
+    def __exit__(self, *exc):
+        previous = self.previous
+        if previous is None:
+            return False
+        signal.signal(signal.SIGINT, previous)
+        if self.pending:
+            if callable(previous):
+                previous(signal.SIGINT, None)  # default_int_handler raises KeyboardInterrupt here
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
+        return False
 
 
 def _check_imports(imports: dict) -> None:
@@ -460,7 +481,7 @@ class Renderer:
             else:
                 self.last_recorded = program.record_replay(self, frame, resolved, fg.callbacks, slot.timer,
                                                            self.replay, self.recording_epoch)
-            with _interrupts_deferred():
+            with _InterruptsDeferred():
                 program.submit()
                 self._finish_frame(slot, frame, plan, program)
         except BaseException:

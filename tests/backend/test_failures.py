@@ -121,6 +121,37 @@ def test_failed_frames_take_no_index_and_leave_nothing_pending(vk_context, multi
         assert renderer.frame == 2
 
 
+def test_ctrl_c_while_a_frame_is_handed_to_the_driver_waits_for_the_frame(vk_context, multipass, reference,
+                                                                         monkeypatch):
+    """SIGINT delivered while the frame is being submitted (here: from inside vkQueueSubmit2's
+    call, to the process, which has the driver's threads too) raises KeyboardInterrupt only once the
+    frame is submitted and counted; the next frame renders the reference image; the SIGINT handler is
+    the one from before."""
+    import os
+    import signal
+
+    real = recorder_mod.queue_submit
+    calls = []
+
+    def submit(*args):
+        calls.append(len(calls))
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args)
+    target = OffscreenTarget(48, 32)
+    before = signal.getsignal(signal.SIGINT)
+    with Renderer(vk_context, target, frames_in_flight=2) as renderer:
+        monkeypatch.setattr(recorder_mod, "queue_submit", submit)
+        with pytest.raises(KeyboardInterrupt):
+            renderer.render(multipass.build)
+        assert renderer.frame == 1 and renderer.slots[0].frame == 0, "the interrupted frame was not completed"
+        assert len(calls) == len(renderer.last_plan.submits), "Ctrl-C cut the frame's submits short"
+        frame = renderer.render(multipass.build)
+        np.testing.assert_array_equal(target.read(frame.index), reference)
+        np.testing.assert_array_equal(target.read(0), reference)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_numpy_array_as_an_import_names_the_resource(vk_context):
     def build(fg, frame):
         data = fg.import_buffer("user_data", size=64, initial="compute_shader_read_storage",
