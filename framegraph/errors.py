@@ -67,10 +67,25 @@ def name_problem(value) -> str | None:
     return None
 
 
+# Names that passed name_problem: a frame re-declares the same names every frame, so a repeat is
+# one set lookup. Only exact `str`s go in (validity depends on the text alone, and a str subclass
+# could compare equal to a valid name while being something else); cleared when it grows past
+# the bound, so a frame that makes up new names each frame cannot grow it without limit.
+# The builder's hot paths test membership inline (`type(v) is str and v in known_names`).
+MAX_KNOWN_NAMES = 4096
+known_names: set[str] = set()
+
+
 def expect_name(value, field: str = "name", **where) -> str:
+    if type(value) is str and value in known_names:
+        return value
     problem = name_problem(value)
     if problem:
         raise FrameGraphError(problem, field=field, **where)
+    if type(value) is str:
+        if len(known_names) >= MAX_KNOWN_NAMES:
+            known_names.clear()
+        known_names.add(value)
     return value
 
 

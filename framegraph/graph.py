@@ -6,7 +6,9 @@ Handles are versioned: a write returns a new handle and using the old one afterw
 The builder also keeps the frame's structural key as it goes (`FrameGraph.structural_key()`), so a
 plan cache can tell a re-declared frame from a changed one without freezing or walking the graph.
 Every value is checked where it is declared (docs/formats.md, "Limits"): the descriptors refuse
-what Vulkan could not create, and `reads()`/`writes()` raise before they record anything.
+what Vulkan could not create, and `reads()`/`writes()` raise before they record anything. What passed
+is memoized by its arguments (validated resources, access checks, handles; see "memos" below), so
+re-declaring the same frame costs lookups, and a bad argument still raises at the same call.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .access import ACCESS_TABLE, AccessInfo, lookup
-from .errors import FrameGraphError, show_value, expect_bool, expect_int, expect_name
+from .errors import FrameGraphError, show_value, expect_bool, expect_int, expect_name, known_names
 from .vk import Format, Stage
 
 QUEUES = ("graphics", "compute", "transfer")
@@ -243,10 +245,20 @@ def _check_kind(info: AccessInfo, decl: ResourceDecl, field: str, pass_name: str
                               resource=decl.name, field=field)
 
 
-def _span(value, field: str, total: int, unit: str, **where) -> tuple[int, int] | None:
+def _span(value, field: str, total: int, unit: str, pass_name: str | None, resource: str
+          ) -> tuple[int, int] | None:
     """A `(base, count)` inside `[0, total)`; an int is one element; None (or the whole) is None."""
     if value is None:
         return None
+    # The common spellings, a tuple of two ints or one int, in range, need none of expect_int's
+    # conversions; anything else (or out of range) goes through the checks below, which say what is wrong.
+    if type(value) is tuple and len(value) == 2:
+        base, count = value
+        if type(base) is int and type(count) is int and base >= 0 and count >= 1 and base + count <= total:
+            return None if base == 0 and count == total else value
+    elif type(value) is int and 0 <= value < total:
+        return None if total == 1 else (value, 1)
+    where = {"pass_name": pass_name, "resource": resource}
     if isinstance(value, (str, bytes, dict, set)) or not hasattr(value, "__len__") or len(value) != 2:
         if _is_index(value):
             value = (value, 1)
@@ -264,6 +276,67 @@ def _span(value, field: str, total: int, unit: str, **where) -> tuple[int, int] 
 
 def _is_index(value) -> bool:
     return not isinstance(value, bool) and type(value).__name__ != "bool_" and hasattr(type(value), "__index__")
+
+
+# -- memos of declarations that passed their checks ---------------------------------------------
+# A frame is re-declared every frame with the same arguments, and everything checked about a
+# resource or an access depends on those arguments alone, so what passed is kept by its arguments
+# and a repeat is one dict lookup. Rules that keep a memo from ever answering for a call that would
+# raise, or that would build something else:
+# - only what passed goes in: a failing call is never in a table, so it fails again every time;
+# - every argument the result depends on is in the key, with the method it came through;
+# - only exact builtin types make a key (anything else takes the checking path every time): values
+#   of other types can compare equal to a valid argument while checking differently (True == 1, an
+#   int == the Format member of that value, 256.0 == 256, a numpy int), and a list is unhashable;
+# - the results are immutable (frozen dataclasses, tuples, strs), so frames can share them;
+# - each table is cleared when it reaches MAX_MEMO entries: bounded whatever the frames do.
+MAX_MEMO = 4096
+MAX_MEMO_VERSIONS = 64                 # handles kept per resource name: versions 0 to 63
+_resource_memo: dict[tuple, tuple[ResourceDecl, tuple]] = {}   # arguments -> (decl, _resource_key(decl))
+_access_memo: dict[tuple, str] = {}    # (access, desc type, queue, discard, writes) -> canonical access name
+_handle_memo: dict[str, tuple[Handle, ...]] = {}    # resource name -> its handles, by version
+
+
+def _remember(memo: dict, key, value) -> None:
+    if len(memo) >= MAX_MEMO:
+        memo.clear()
+    memo[key] = value
+
+
+def _handle(name: str, version: int) -> Handle:
+    """`Handle(name, version)`. Handles are immutable values and a frame makes the same ones every
+    frame, so they are shared (building a frozen dataclass costs more than finding it)."""
+    if type(name) is not str:      # a str subclass stays what the user gave
+        return Handle(name, version)
+    handles = _handle_memo.get(name, ())
+    if version < len(handles):
+        return handles[version]
+    handle = Handle(name, version)
+    # Versions come in order from 0. A new tuple replaces the old one (never a list appended to),
+    # so frames declared on several threads cannot leave a handle at another version's index.
+    if version == len(handles) and version < MAX_MEMO_VERSIONS:
+        _remember(_handle_memo, name, handles + (handle,))
+    return handle
+
+
+def _image_key(method: str, name, format, extent, mips, layers, samples) -> tuple | None:
+    """The memo key of an image declaration, or None when an argument is not of a plain type."""
+    if type(extent) is list:
+        extent = tuple(extent)
+    elif type(extent) is not tuple:
+        return None
+    for size in extent:
+        if type(size) is not int:
+            return None
+    # A Format member and an int compare equal, but ints are refused as formats: only str and Format.
+    if (type(name) is not str or (type(format) is not str and type(format) is not Format) or type(mips) is not int
+            or type(layers) is not int or type(samples) is not int):
+        return None
+    return (method, name, format, extent, mips, layers, samples)
+
+
+def _states_plain(initial, final) -> bool:
+    return type(initial) is str and (final is None or type(final) is str)
 
 
 def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=None, discard=False,
@@ -291,25 +364,36 @@ def check_access(decl: ResourceDecl, access, *, mips=None, layers=None, range=No
                           for n in Stage(info.stages & ~QUEUE_STAGES[queue]).names())
         raise FrameGraphError(f"'{info.name}' runs in {stages}, which a {queue} queue cannot execute",
                               pass_name=pass_name, resource=decl.name, field="access")
-    if is_image:
+    if mips is not None or layers is not None or range is not None:
+        mips, layers, range = check_ranges(decl, mips, layers, range, pass_name)
+    if discard and not info.writes:
+        raise FrameGraphError(f"discard on '{info.name}', which does not write", pass_name=pass_name,
+                              resource=decl.name, field="discard")
+    return info, mips, layers, range, discard
+
+
+def check_ranges(decl: ResourceDecl, mips, layers, range, pass_name: str | None = None
+                 ) -> tuple[tuple | None, tuple | None, tuple | None]:
+    """An access's ranges (mips, layers or a byte range), checked against the resource and
+    normalised (see _span). Separate from check_access because they depend on the resource's size:
+    the builder checks only these for an access whose other checks it has memoized."""
+    desc = decl.desc
+    if type(desc) is ImageDesc:
         if range is not None:
             raise FrameGraphError("a byte range is for buffers (images take mips and layers)", pass_name=pass_name,
                                   resource=decl.name, field="range")
         if mips is not None:
-            mips = _span(mips, "mips", desc.mips, "mips", pass_name=pass_name, resource=decl.name)
+            mips = _span(mips, "mips", desc.mips, "mips", pass_name, decl.name)
         if layers is not None:
-            layers = _span(layers, "layers", desc.layers, "layers", pass_name=pass_name, resource=decl.name)
+            layers = _span(layers, "layers", desc.layers, "layers", pass_name, decl.name)
     else:
         for key, value in (("mips", mips), ("layers", layers)):
             if value is not None:
                 raise FrameGraphError(f"{key} are for images (buffers take a byte range)", pass_name=pass_name,
                                       resource=decl.name, field=key)
         if range is not None:
-            range = _span(range, "range", desc.size, "bytes", pass_name=pass_name, resource=decl.name)
-    if discard and not info.writes:
-        raise FrameGraphError(f"discard on '{info.name}', which does not write", pass_name=pass_name,
-                              resource=decl.name, field="discard")
-    return info, mips, layers, range, discard
+            range = _span(range, "range", desc.size, "bytes", pass_name, decl.name)
+    return mips, layers, range
 
 
 def check_pass_header(name, queue) -> None:
@@ -328,6 +412,8 @@ class PassBuilder:
     pass's `with` block raises too. `execute()` may still be called on a closed builder.
     """
 
+    __slots__ = ("_graph", "name", "queue", "_accesses", "_entry_versions", "_open", "_in_with")
+
     def __init__(self, graph: "FrameGraph", name: str, queue: str):
         self._graph = graph
         self.name = name
@@ -340,7 +426,8 @@ class PassBuilder:
         self._in_with = False
 
     def _check(self, handle: Handle) -> int:
-        """The version `handle`'s resource had when this pass first touched it (checks only)."""
+        """The version `handle`'s resource had when this pass first touched it (checks only; `_add`
+        checks the usual handle inline and calls this for the rest, and to raise)."""
         if not isinstance(handle, Handle) or not isinstance(handle.name, str):
             raise FrameGraphError(f"expected a Handle, got {show_value(handle)}", pass_name=self.name)
         current = self._graph._versions.get(handle.name)
@@ -360,16 +447,39 @@ class PassBuilder:
         if not self._open:
             raise FrameGraphError("pass is closed: a later pass was added or its with-block ended (declare a "
                                   "pass's accesses before adding the next pass)", pass_name=self.name)
-        entry = self._check(handle)
-        info, mips, layers, range, discard = check_access(self._graph._resources[handle.name], access, mips=mips,
-                                                          layers=layers, range=range, discard=discard,
-                                                          pass_name=self.name, queue=self.queue)
-        if info.writes != writes:
-            raise FrameGraphError(f"'{info.name}' writes: declare it with writes()" if info.writes else
-                                  f"'{info.name}' only reads: declare it with reads()", pass_name=self.name,
-                                  resource=handle.name, field="access")
+        entry = None
+        if type(handle) is Handle and type(handle.name) is str and type(handle.version) is int:
+            # The usual handle, checked inline (calling _check costs as much as its checks);
+            # whatever fails here goes through _check, which raises saying what is wrong.
+            current = self._graph._versions.get(handle.name)
+            if current is not None:
+                entry = self._entry_versions.get(handle.name, current)
+                if not entry <= handle.version <= current:
+                    entry = None
+        if entry is None:
+            entry = self._check(handle)
+        decl = self._graph._resources[handle.name]
+        key = canonical = None
+        # An access (name, kind of resource, queue, discard, read or write) in the memo passed all
+        # its checks before; only its ranges, which depend on the resource's size, are left to check.
+        if type(access) is str and (discard is False or discard is True):
+            key = (access, type(decl.desc), self.queue, discard, writes)
+            canonical = _access_memo.get(key)
+        if canonical is not None:
+            if mips is not None or layers is not None or range is not None:
+                mips, layers, range = check_ranges(decl, mips, layers, range, self.name)
+        else:
+            info, mips, layers, range, discard = check_access(decl, access, mips=mips, layers=layers, range=range,
+                                                              discard=discard, pass_name=self.name, queue=self.queue)
+            if info.writes != writes:
+                raise FrameGraphError(f"'{info.name}' writes: declare it with writes()" if info.writes else
+                                      f"'{info.name}' only reads: declare it with reads()", pass_name=self.name,
+                                      resource=handle.name, field="access")
+            canonical = info.name
+            if key is not None:
+                _remember(_access_memo, key, canonical)
         self._entry_versions[handle.name] = entry
-        self._accesses.append((handle.name, info.name, mips, layers, range, discard))
+        self._accesses.append((handle.name, canonical, mips, layers, range, discard))
 
     def reads(self, handle: Handle, access: str, *, mips=None, layers=None, range=None) -> Handle:
         """Declare a read; returns `handle`. `mips`/`layers`: `(base, count)` or one index;
@@ -382,8 +492,9 @@ class PassBuilder:
         """Declare a write; returns the resource's next version. `discard=True`: the old contents
         are not needed (clear / DONT_CARE load)."""
         self._add(handle, access, mips, layers, range, discard, writes=True)
-        self._graph._versions[handle.name] += 1
-        return Handle(handle.name, self._graph._versions[handle.name])
+        versions = self._graph._versions
+        version = versions[handle.name] = versions[handle.name] + 1
+        return _handle(handle.name, version)
 
     def execute(self, callback: Callable) -> "PassBuilder":
         """The callback records the pass's commands later, given a backend context."""
@@ -423,8 +534,23 @@ class FrameGraph:
         self.callbacks: dict[str, Callable] = {}
         self.imports: dict[str, object] = {}
 
-    def _add_resource(self, name, make: Callable[[], ResourceDecl], external=None) -> Handle:
-        """Check the name, then build the declaration (its descriptors check themselves), then record."""
+    def _add_resource(self, name, key: tuple | None, make: Callable[[], ResourceDecl], external=None) -> Handle:
+        """Record a resource. `key`: the call's arguments for the memo (None: not memoizable). A hit
+        was checked when it went in (its name too: the name is in the key); the duplicate check is
+        this frame's, so it is always made."""
+        known = _resource_memo.get(key)
+        if known is None or name in self._resources:
+            known = self._check_resource(name, key, make)
+        decl, resource_key = known
+        self._resources[decl.name] = decl
+        self._resource_keys.append(resource_key)
+        self._versions[decl.name] = 0
+        if external is not None:
+            self.imports[decl.name] = external
+        return _handle(decl.name, 0)
+
+    def _check_resource(self, name, key: tuple | None, make: Callable[[], ResourceDecl]) -> tuple:
+        """Check the name, then build the declaration (its descriptors check themselves)."""
         expect_name(name, "name")
         if name in self._resources:
             raise FrameGraphError("duplicate resource name", resource=name)
@@ -432,20 +558,20 @@ class FrameGraph:
             decl = make()
         except FrameGraphError as e:
             raise e.at(resource=name) from None
-        self._resources[decl.name] = decl
-        self._resource_keys.append(_resource_key(decl))
-        self._versions[decl.name] = 0
-        if external is not None:
-            self.imports[decl.name] = external
-        return Handle(decl.name, 0)
+        known = (decl, _resource_key(decl))
+        if key is not None:
+            _remember(_resource_memo, key, known)
+        return known
 
     def create_image(self, name: str, *, format, extent: Sequence[int], mips: int = 1, layers: int = 1,
                      samples: int = 1) -> Handle:
-        return self._add_resource(name, lambda: ResourceDecl(name=name, desc=ImageDesc(
+        key = _image_key("create_image", name, format, extent, mips, layers, samples)
+        return self._add_resource(name, key, lambda: ResourceDecl(name=name, desc=ImageDesc(
             format=format, extent=extent, mips=mips, layers=layers, samples=samples)))
 
     def create_buffer(self, name: str, *, size: int) -> Handle:
-        return self._add_resource(name, lambda: ResourceDecl(name=name, desc=BufferDesc(size=size)))
+        key = ("create_buffer", name, size) if type(name) is str and type(size) is int else None
+        return self._add_resource(name, key, lambda: ResourceDecl(name=name, desc=BufferDesc(size=size)))
 
     def import_image(self, name: str, *, format, extent: Sequence[int], mips: int = 1, layers: int = 1,
                      samples: int = 1, initial: str = "undefined", final: str | None = None,
@@ -454,25 +580,36 @@ class FrameGraph:
         swapchain image of this frame); it is not part of the structure the compiler sees."""
         if swapchain is True and final is None:
             final = "present"
-        return self._add_resource(name, lambda: ResourceDecl(
+        key = _image_key("import_image", name, format, extent, mips, layers, samples)
+        if key is not None and _states_plain(initial, final) and (swapchain is True or swapchain is False):
+            key += (initial, final, swapchain)
+        else:
+            key = None
+        return self._add_resource(name, key, lambda: ResourceDecl(
             name=name, desc=ImageDesc(format=format, extent=extent, mips=mips, layers=layers, samples=samples),
             imported=True, swapchain=swapchain, initial=initial, final=final), external)
 
     def import_buffer(self, name: str, *, size: int, initial: str = "undefined", final: str | None = None,
                       external=None) -> Handle:
-        return self._add_resource(name, lambda: ResourceDecl(name=name, desc=BufferDesc(size=size), imported=True,
-                                                             initial=initial, final=final), external)
+        key = (("import_buffer", name, size, initial, final)
+               if type(name) is str and type(size) is int and _states_plain(initial, final) else None)
+        return self._add_resource(name, key, lambda: ResourceDecl(name=name, desc=BufferDesc(size=size),
+                                                                  imported=True, initial=initial, final=final),
+                                  external)
 
     def history_image(self, name: str, *, format, extent: Sequence[int], state: str, mips: int = 1,
                       layers: int = 1, external=None) -> Handle:
         """An image that persists across frames and is left in `state` at the end of each."""
-        return self._add_resource(name, lambda: ResourceDecl(
+        key = _image_key("history_image", name, format, extent, mips, layers, 1)
+        key = key + (state,) if key is not None and type(state) is str else None
+        return self._add_resource(name, key, lambda: ResourceDecl(
             name=name, desc=ImageDesc(format=format, extent=extent, mips=mips, layers=layers),
             imported=True, history=True, initial=state, final=state), external)
 
     def add_pass(self, name: str, *, queue: str = "graphics") -> PassBuilder:
         """Start the next pass in program order; the previous pass's builder closes (see PassBuilder)."""
-        check_pass_header(name, queue)
+        if not (type(name) is str and name in known_names and type(queue) is str and queue in QUEUES):
+            check_pass_header(name, queue)
         if name in self._pass_names:
             raise FrameGraphError("duplicate pass name", pass_name=name)
         previous = self._passes[-1] if self._passes else None
