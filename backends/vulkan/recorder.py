@@ -16,7 +16,6 @@ events and semaphores are exactly the plan's whether a frame replays or records.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any, Callable, Hashable
 
 import vulkan as vk
@@ -173,7 +172,13 @@ class Program:
         self.patches: dict[str, list] = {}
         self.keep: list = []                    # structs whose arrays the programs point into
         self.memo: dict = {}                    # per-frame structs built on first use (rendering infos...)
+        # One PassContext per pass, reset for each recording: building one costs more than the
+        # vkCmd* calls of a small pass. They hold bind() results taken from `memo`: cleared with it.
+        self.contexts: dict[str, PassContext] = {}
+        self.pipeline_memo: dict = {}           # PassContext.compute/graphics_pipeline: key -> (reloads, Pipeline)
+        self.push_set = None                    # vkCmdPushDescriptorSetKHR, once a PassContext looked it up
         self.generation = _resources.generation()
+        self.bound_names = self.bound_handles = None      # rebind's view of `bound`, from its first call
         self.submits: list[_SubmitProgram] = []
         counters: dict[int, int] = {}
         for index, submit in enumerate(plan.submits):
@@ -258,18 +263,26 @@ class Program:
         """Point the structs at this frame's resources; returns how many fields changed."""
         changed = 0
         moved = False
-        for name, old in self.bound.items():
-            handle = resolved[name].handle
-            if handle != old:
-                moved = True
-                for array, i, attr in self.patches[name]:
-                    setattr(array[i], attr, handle)
-                    changed += 1
-                self.bound[name] = handle
+        names = self.bound_names
+        if names is None:
+            names = self.bound_names = tuple(self.bound)
+        # Most frames move nothing: one comparison of the handle lists, field by field only if not.
+        handles = [resolved[name].handle for name in names]
+        if handles != self.bound_handles:
+            for name, handle in zip(names, handles):
+                if handle != self.bound[name]:
+                    moved = True
+                    for array, i, attr in self.patches[name]:
+                        setattr(array[i], attr, handle)
+                        changed += 1
+                    self.bound[name] = handle
+            self.bound_handles = handles
         if moved or self.generation != _resources.generation():
             # Memo entries are keyed by handle values; once objects were destroyed a value may name
             # a new object, so start again.
             self.memo.clear()
+            self.contexts.clear()
+            self.pipeline_memo.clear()
             self.generation = _resources.generation()
         return changed
 
@@ -296,15 +309,52 @@ class Program:
             vk.vkEndCommandBuffer(cmd)
 
     def _record_ops(self, renderer, frame, cmd, ops, resolved, callbacks, timer, span, last) -> list:
-        """Returns the passes that recorded host data (an upload): their commands cannot be replayed."""
+        """Returns the passes that recorded host data (an upload): their commands cannot be replayed.
+
+        Each pass: its debug label, its timestamps and its callback given the pass's PassContext.
+        Written out in this loop, with the per-frame lookups hoisted: at ~2.5 µs of Vulkan calls per
+        small pass, every Python call and dict built per pass shows (#18)."""
         host_data = []
+        begin_label, end_label, raw = self._labels()
+        timed = bool(timer.pass_query)        # per-pass timestamps in this frame's query layout
+        contexts = self.contexts
         for op in ops:
             code = op[0]
             if code == _OP_BARRIER:
                 lib.vkCmdPipelineBarrier2(cmd, op[1])
             elif code == _OP_PASS:
-                if self._record_pass(renderer, frame, cmd, op[1], op[2:], resolved, callbacks, timer):
-                    host_data.append(op[1].name)
+                info = op[1]
+                name = info.name
+                if begin_label is not None:
+                    begin_label(cmd, op[2 + raw])       # op: (code, info, label struct, pointer to it)
+                query = timer.begin(cmd, name) if timed else None
+                callback = callbacks.get(name)
+                if callback is None:
+                    # Its barriers still run, but a pass the user forgot to give a body is otherwise silent.
+                    warn_once(("no execute", name), f"pass {name!r} has no execute callback, so it records "
+                              "nothing (its barriers still run); give it one with p.execute(fn)", stacklevel=5)
+                else:
+                    pc = contexts.get(name)
+                    if pc is None:
+                        pc = contexts[name] = PassContext(renderer, self, info, cmd, resolved, frame)
+                    else:                       # PassContext._reset, written out
+                        pc.cmd = cmd
+                        pc.frame = frame
+                        pc._resolved = resolved
+                        pc._pipeline = None
+                        pc._rendering = pc._host_data = False
+                        pc._nbind = 0
+                    try:
+                        callback(pc)
+                    finally:
+                        if pc._rendering:
+                            pc._finish()
+                    if pc._host_data:
+                        host_data.append(name)
+                if query is not None:
+                    timer.end(cmd, query)
+                if end_label is not None:
+                    end_label(cmd)
             elif code == _OP_SET:
                 lib.vkCmdSetEvent2(cmd, op[1], op[2])
             elif code == _OP_WAIT:
@@ -335,31 +385,6 @@ class Program:
                     self.debug.begin_label_struct, self.debug.end_label, 0)
             self.memo["labels"] = labels
         return labels
-
-    def _record_pass(self, renderer, frame, cmd, info: PassInfo, label, resolved, callbacks, timer) -> bool:
-        """`label`: (the label struct, a pointer to it)."""
-        begin_label, end_label, raw = self._labels()
-        if begin_label is not None:
-            begin_label(cmd, label[raw])
-        query = timer.begin(cmd, info.name)
-        callback = callbacks.get(info.name)
-        host_data = False
-        if callback is None:
-            # Its barriers still run, but a pass the user forgot to give a body is otherwise silent.
-            warn_once(("no execute", info.name), f"pass {info.name!r} has no execute callback, so it records "
-                      "nothing (its barriers still run); give it one with p.execute(fn)", stacklevel=6)
-        else:
-            pc = PassContext(renderer, self, info, cmd, resolved, frame)
-            try:
-                callback(pc)
-            finally:
-                pc._finish()
-            host_data = pc._host_data
-        if query is not None:
-            timer.end(cmd, query)
-        if end_label is not None:
-            end_label(cmd)
-        return host_data
 
     # -- replay --------------------------------------------------------------------------
     def _replayable(self, name: str, callback, policy) -> tuple[bool, Hashable]:
@@ -549,6 +574,27 @@ class _SubmitProgram:
         self.info.pCommandBufferInfos = self.cmd_infos
 
 
+class _Rendering:
+    """PassContext.rendering's block: a class rather than @contextmanager, whose generator and
+    wrapper cost more than the three commands it records."""
+    __slots__ = ("ctx", "clear", "clear_depth")
+
+    def __init__(self, ctx: "PassContext", clear, clear_depth) -> None:
+        self.ctx = ctx
+        self.clear = clear
+        self.clear_depth = clear_depth
+
+    def __enter__(self) -> "PassContext":
+        self.ctx._begin_rendering(self.clear, self.clear_depth)
+        return self.ctx
+
+    def __exit__(self, *exc) -> bool:
+        ctx = self.ctx
+        ctx._rendering = False
+        lib.vkCmdEndRendering(ctx.cmd)
+        return False
+
+
 def _push_descriptor_set(ctx, pipelines):
     """vkCmdPushDescriptorSetKHR as a raw cffi function pointer: the binding's wrapper from
     vkGetDeviceProcAddr costs ~7 µs a call in argument conversion (measured), the raw one ~1 µs."""
@@ -585,19 +631,37 @@ class PassContext:
                          bindings={0: "scene"}, push=[1.0, 0.5])
     """
 
+    # One per pass per Program, reset before each recording of the pass (Program.contexts); slots
+    # make that reset and every attribute read a little cheaper (and refuse attributes of the user's).
+    __slots__ = ("renderer", "vulkan", "name", "cmd", "frame", "info", "accesses", "_program", "_resolved",
+                 "_pipelines", "_push_set", "_pipeline", "_rendering", "_host_data", "_binds", "_nbind")
+
     def __init__(self, renderer, program: Program, info: PassInfo, cmd, resolved: dict, frame) -> None:
         self.renderer = renderer
         self.vulkan = renderer.ctx
         self.name = info.name
-        self.cmd = cmd
-        self.frame = frame
         self.info = info
         self.accesses = info.accesses
         self._program = program
+        self._pipelines = pipelines = renderer.pipelines
+        if pipelines.push_descriptors and program.push_set is None:
+            program.push_set = _push_descriptor_set(renderer.ctx, pipelines)
+        self._push_set = program.push_set if pipelines.push_descriptors else None
+        # This pass's push-descriptor binds of its last recording, in call order: (a copy of the
+        # bindings, pipeline, the push's arguments, memo entry), so that a frame binding what the
+        # last one did skips building the memo key (see bind).
+        self._binds: list = []
+        self._reset(cmd, resolved, frame)
+
+    def _reset(self, cmd, resolved: dict, frame) -> None:
+        """Ready for a recording of the pass into `cmd`."""
+        self.cmd = cmd
+        self.frame = frame
         self._resolved = resolved
         self._pipeline: Pipeline | None = None
         self._rendering = False
         self._host_data = False              # upload()/update_buffer(): this frame's data in commands
+        self._nbind = 0
 
     # -- resources -----------------------------------------------------------------------
     def _declared(self, name: str):
@@ -665,34 +729,41 @@ class PassContext:
         return vk.VkRenderingAttachmentInfo(imageView=view, imageLayout=att.layout, resolveMode=vk.VK_RESOLVE_MODE_NONE,
                                             loadOp=load, storeOp=store, clearValue=value)
 
-    @contextmanager
-    def rendering(self, clear=None, *, clear_depth=None):
-        """vkCmdBeginRendering over the pass's declared attachments (colors in declaration order,
-        then depth), with viewport and scissor set to the render area.
+    def rendering(self, clear=None, *, clear_depth=None) -> "_Rendering":
+        """`with ctx.rendering(...)`: vkCmdBeginRendering over the pass's declared attachments
+        (colors in declaration order, then depth), with viewport and scissor set to the render area;
+        vkCmdEndRendering at the end of the block.
 
         Load ops follow the declarations: a `discard` write clears (when a clear value is given:
         one colour for every discarded colour attachment, or {resource: colour}) or is DONT_CARE;
         everything else loads. Writes store; read-only attachments use STORE_OP_NONE."""
+        return _Rendering(self, clear, clear_depth)
+
+    def _begin_rendering(self, clear, clear_depth) -> None:
         if self._rendering:
             raise FrameGraphError("rendering() is already active", pass_name=self.name)
         if not self.info.colors and self.info.depth is None:
             raise FrameGraphError("rendering() needs declared color or depth attachment accesses",
                                   pass_name=self.name)
-        clears = []
-        if isinstance(clear, dict):
-            clear = {_name(k): v for k, v in clear.items()}
-        for att in self.info.colors:
+        if clear is None and clear_depth is None:
+            # No clear values: load or DONT_CARE only. The attachments' handles need no place in
+            # the key: the memo is cleared whenever a handle of the program's resources moves.
+            clears, depth_clear = [None] * len(self.info.colors), None
+            key = ("rendering", self.name)
+        else:
+            clears = []
             if isinstance(clear, dict):
-                c = clear.get(att.resource)
-            else:
-                c = clear if att.discard else None
-            clears.append(None if c is None else tuple(c))
-        depth_clear = clear_depth if (self.info.depth is not None and self.info.depth.discard) else None
-        if clear_depth is not None and self.info.depth is not None and not self.info.depth.discard:
-            depth_clear = clear_depth      # raises below, with the resource named
-        views = tuple(self._resolved[a.resource].handle for a in self.info.colors)
-        key = ("rendering", self.name, tuple(clears), depth_clear, views,
-               self._resolved[self.info.depth.resource].handle if self.info.depth else None)
+                clear = {_name(k): v for k, v in clear.items()}
+            for att in self.info.colors:
+                if isinstance(clear, dict):
+                    c = clear.get(att.resource)
+                else:
+                    c = clear if att.discard else None
+                clears.append(None if c is None else tuple(c))
+            depth_clear = clear_depth if (self.info.depth is not None and self.info.depth.discard) else None
+            if clear_depth is not None and self.info.depth is not None and not self.info.depth.discard:
+                depth_clear = clear_depth      # raises below, with the resource named
+            key = ("rendering", self.name, tuple(clears), depth_clear)
         entry = self._program.memo.get(key)
         if entry is None:
             colors = [self._attachment_info(a, c) for a, c in zip(self.info.colors, clears)]
@@ -713,24 +784,42 @@ class PassContext:
         lib.vkCmdSetViewport(self.cmd, 0, 1, viewport)
         lib.vkCmdSetScissor(self.cmd, 0, 1, scissor)
         self._rendering = True
-        try:
-            yield self
-        finally:
-            self._rendering = False
-            lib.vkCmdEndRendering(self.cmd)
 
     # -- pipelines and descriptors -------------------------------------------------------
     def graphics_pipeline(self, vertex: str, fragment: str | None = None, **state) -> Pipeline:
         """A graphics pipeline for this pass's attachment formats (see Pipelines.graphics)."""
+        # Memoized as compute_pipeline is, per pass (the formats are its attachments'; handles that
+        # move clear the memo, formats with them). Unhashable state: looked up every time.
+        pipelines = self._pipelines
+        memo = self._program.pipeline_memo
+        try:
+            key = (self.name, vertex, fragment, *state.items())
+            entry = memo.get(key)
+        except TypeError:
+            key = entry = None
+        if entry is not None and entry[0] == pipelines.reloads and not pipelines.watch:
+            return entry[1]
         samples = 1
         if self.info.colors:
             samples = self._resolved[self.info.colors[0].resource].samples
-        return self.renderer.pipelines.graphics(vertex, fragment, color_formats=self.color_formats,
-                                                depth_format=self.depth_format, samples=samples,
-                                                pass_name=self.name, **state)
+        pipeline = pipelines.graphics(vertex, fragment, color_formats=self.color_formats,
+                                      depth_format=self.depth_format, samples=samples, pass_name=self.name, **state)
+        if key is not None:
+            memo[key] = (pipelines.reloads, pipeline)
+        return pipeline
 
     def compute_pipeline(self, shader: str) -> Pipeline:
-        return self.renderer.pipelines.compute(shader, pass_name=self.name)
+        # Pipelines.compute is a cache too, but its key and poll cost ~1 µs a pass. Ours holds a
+        # pipeline only while no reload replaced it (`reloads`), and steps aside while shaders are
+        # watched (compute() polls the files at a frame's first lookup).
+        pipelines = self._pipelines
+        memo = self._program.pipeline_memo
+        entry = memo.get(shader)
+        if entry is not None and entry[0] == pipelines.reloads and not pipelines.watch:
+            return entry[1]
+        pipeline = pipelines.compute(shader, pass_name=self.name)
+        memo[shader] = (pipelines.reloads, pipeline)
+        return pipeline
 
     def bind_pipeline(self, pipeline: Pipeline) -> None:
         if pipeline is not self._pipeline:
@@ -800,9 +889,26 @@ class PassContext:
         pipeline = pipeline or self._pipeline
         if pipeline is None:
             raise FrameGraphError("bind() before a pipeline is bound", pass_name=self.name)
-        pipelines = self.renderer.pipelines
-        memo = self._program.memo
-        if pipelines.push_descriptors:
+        push_set = self._push_set
+        if push_set is not None:
+            # The n-th bind() of this pass binding what it bound last time (equal bindings, same
+            # pipeline) pushes the same writes: the memo below would find them under a key that costs
+            # more to build than the push. Only memoized (hashable) bindings are kept, and the
+            # contexts go with the memo when resources change (Program.rebind).
+            n = self._nbind
+            self._nbind = n + 1
+            binds = self._binds
+            if n < len(binds):
+                last = binds[n]
+                try:
+                    hit = last[1] is pipeline and last[0] == bindings
+                except Exception:           # a value whose == is not a bool (an array): no shortcut
+                    hit = False
+                if hit:
+                    push_set(self.cmd, last[2], last[3], 0, last[4], last[5])
+                    return
+            pipelines = self._pipelines
+            memo = self._program.memo
             # The same bindings of the same pass resolve to the same writes until the program's
             # resources change (memo is cleared then): skip matching them against the declarations.
             try:
@@ -819,9 +925,16 @@ class PassContext:
                     entry = memo[key] = (writes, ffi.new("VkWriteDescriptorSet[]", writes), len(writes))
                 if first is not None:
                     memo[first] = entry
-            _push_descriptor_set(self.vulkan, pipelines)(self.cmd, pipeline.bind_point, pipeline.layout, 0,
-                                                         entry[2], entry[1])
+            if first is not None and type(bindings) is dict:
+                # (as given, pipeline, the push's arguments, and the entry: its writes own what the array points to)
+                kept = (dict(bindings), pipeline, pipeline.bind_point, pipeline.layout, entry[2], entry[1], entry)
+                if n < len(binds):
+                    binds[n] = kept
+                else:
+                    binds.append(kept)
+            push_set(self.cmd, pipeline.bind_point, pipeline.layout, 0, entry[2], entry[1])
         else:
+            pipelines = self._pipelines
             values = {b: self._descriptor(pipeline, b, v) for b, v in bindings.items()}
             arena = self._program.slot.arena
             descriptor_set = arena.allocate(pipeline.set_layout)
@@ -833,21 +946,46 @@ class PassContext:
 
     def push_constants(self, data, *, pipeline: Pipeline | None = None) -> None:
         pipeline = pipeline or self._pipeline
-        raw = as_bytes(data)
-        if len(raw) > pipeline.push_size:
-            raise FrameGraphError(f"{len(raw)} bytes of push constants; pipeline {pipeline.name!r} takes "
+        raw = data if type(data) is bytes else as_bytes(data)
+        size = len(raw)
+        if size > pipeline.push_size:
+            raise FrameGraphError(f"{size} bytes of push constants; pipeline {pipeline.name!r} takes "
                                   f"{pipeline.push_size}", pass_name=self.name)
-        lib.vkCmdPushConstants(self.cmd, pipeline.layout, pipeline.push_stages, 0, len(raw), ffi.from_buffer(raw))
+        # cffi passes a bytes object to a `void *` as a pointer to its contents (no copy, no
+        # from_buffer object); the driver copies push constants at the call.
+        lib.vkCmdPushConstants(self.cmd, pipeline.layout, pipeline.push_stages, 0, size, raw)
 
     def _prepare(self, pipeline, bindings, push) -> None:
-        if pipeline is not None:
-            self.bind_pipeline(pipeline)
-        if self._pipeline is None:
-            raise FrameGraphError("no pipeline bound", pass_name=self.name)
+        cmd = self.cmd
+        if pipeline is not None and pipeline is not self._pipeline:     # bind_pipeline, without the call
+            lib.vkCmdBindPipeline(cmd, pipeline.bind_point, pipeline.handle)
+            self._pipeline = pipeline
+        else:
+            pipeline = self._pipeline
+            if pipeline is None:
+                raise FrameGraphError("no pipeline bound", pass_name=self.name)
         if bindings:
-            self.bind(bindings)
+            # bind()'s shortcut, written out (see there): this is every dispatch and draw.
+            n = self._nbind
+            binds = self._binds
+            hit = False
+            if n < len(binds):
+                last = binds[n]
+                try:
+                    hit = last[1] is pipeline and last[0] == bindings
+                except Exception:
+                    pass
+            if hit:
+                self._nbind = n + 1
+                self._push_set(cmd, last[2], last[3], 0, last[4], last[5])
+            else:
+                self.bind(bindings)
         if push is not None:
-            self.push_constants(push)
+            size = len(push) if type(push) is bytes else -1
+            if 0 <= size <= pipeline.push_size:       # push_constants, without the call
+                lib.vkCmdPushConstants(cmd, pipeline.layout, pipeline.push_stages, 0, size, push)
+            else:
+                self.push_constants(push)
 
     # -- work ----------------------------------------------------------------------------
     def draw(self, vertex_count: int, instance_count: int = 1, first_vertex: int = 0, *, pipeline=None,
@@ -882,11 +1020,11 @@ class PassContext:
         self._prepare(pipeline, bindings, push)
         lib.vkCmdDispatch(self.cmd, x, y, z)
 
-    def dispatch_threads(self, x: int, y: int = 1, z: int = 1, **kw) -> None:
+    def dispatch_threads(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
-        pipeline = kw.get("pipeline") or self._pipeline
-        lx, ly, lz = pipeline.local_size or (1, 1, 1)
-        self.dispatch(-(-x // lx), -(-y // ly), -(-z // lz), **kw)
+        self._prepare(pipeline, bindings, push)
+        lx, ly, lz = self._pipeline.local_size or (1, 1, 1)
+        lib.vkCmdDispatch(self.cmd, -(-x // lx), -(-y // ly), -(-z // lz))
 
     def copy_image_to_buffer(self, image: str | Handle, buffer: str | Handle, *, mip: int = 0) -> None:
         """Copy the declared layer range of `image` (transfer_read) into `buffer` (transfer_write),
@@ -938,8 +1076,10 @@ class PassContext:
             if offset + len(raw) > access.range[1]:
                 raise FrameGraphError(f"{len(raw)} bytes at {offset} exceed the declared range {access.range}",
                                       pass_name=self.name, resource=name)
-            vk.vkCmdCopyBuffer(self.cmd, staging.handle, res.handle, 1,
-                               [vk.VkBufferCopy(srcOffset=at, dstOffset=access.range[0] + offset, size=len(raw))])
+            # ffi.new and lib: a VkBufferCopy through the binding costs ~15 µs, every upload of every frame.
+            region = ffi.new("VkBufferCopy *", {"srcOffset": at, "dstOffset": access.range[0] + offset,
+                                                "size": len(raw)})
+            lib.vkCmdCopyBuffer(self.cmd, staging.handle, res.handle, 1, region)
             return
         width, height = res.mip_extent(access.mips[0])
         expected = width * height * access.layers[1] * (Format(res.format).texel_size)
