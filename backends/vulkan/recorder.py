@@ -194,7 +194,8 @@ class Program:
         # and the query layout (fixed per plan so replayed command buffers write the same queries).
         self.segments: list[_Segment] = []
         self.layout_key = None
-        self.host_data_passes: set[str] = set()
+        self.host_data_passes: set[str] = set()      # only grows: its size tells whether it changed
+        self._replay_memo: tuple | None = None        # see _replay_keys
         self.timer_layout = None
         self.swapchains = {r.name for r in plan.resources if r.swapchain}
         # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
@@ -396,6 +397,31 @@ class Program:
             return False, None
         return True, None
 
+    def _replay_keys(self, callbacks: dict, policy) -> tuple[dict, frozenset]:
+        """{replayable pass: its static key} and the passes recorded every frame. The same callbacks
+        as last frame (a frame declared once, or callbacks kept by the caller) give the same answer:
+        only the static keys are read again (a Static's key may be changed in place)."""
+        memo = self._replay_memo
+        if (memo is not None and memo[0] == policy and memo[1] == len(self.host_data_passes)
+                and memo[2] == callbacks):
+            keys = memo[3]
+            for name in memo[5]:
+                keys[name] = callbacks[name].key
+            return keys, memo[4]
+        keys, dynamic, statics = {}, [], []
+        for name in self.passes:
+            callback = callbacks.get(name)
+            ok, key = self._replayable(name, callback, policy)
+            if ok:
+                keys[name] = key
+                if isinstance(callback, Static):
+                    statics.append(name)
+            else:
+                dynamic.append(name)
+        dynamic = frozenset(dynamic)
+        self._replay_memo = (policy, len(self.host_data_passes), dict(callbacks), keys, dynamic, statics)
+        return keys, dynamic
+
     def _layout(self, dynamic: frozenset) -> None:
         """Split each submit into segments around the passes recorded every frame, and give each
         segment a command buffer of this slot's replay pool."""
@@ -430,16 +456,8 @@ class Program:
 
     def record_replay(self, renderer, frame, resolved: dict, callbacks: dict, timer, policy, epoch) -> int:
         """Record the segments whose recording in this slot is stale; returns how many were recorded."""
-        keys = {}
-        dynamic = []
-        for name in self.passes:
-            ok, key = self._replayable(name, callbacks.get(name), policy)
-            if ok:
-                keys[name] = key
-            else:
-                dynamic.append(name)
-        dynamic = frozenset(dynamic)
-        if dynamic != self.layout_key:
+        keys, dynamic = self._replay_keys(callbacks, policy)
+        if dynamic is not self.layout_key and dynamic != self.layout_key:
             self._layout(dynamic)
         pipelines = renderer.pipelines
         pipelines.poll()     # watch_shaders polls at a frame's first pipeline lookup: a replay makes none

@@ -9,7 +9,7 @@ transients whose lifetimes do not overlap share memory; everything else gets its
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import vulkan as vk
 
@@ -483,6 +483,18 @@ class _Entry:
         self.heap = heap          # key of the transient heap it is bound into (None: own memory)
 
 
+class _ResolveMemo(NamedTuple):
+    """What a plan resolved to in one slot, and what that depended on: the cache's generation (no
+    entry created or freed since), the transient heaps, the imported objects."""
+    plan: Any
+    generation: int
+    heap_keys: tuple
+    imports: dict
+    resolved: dict
+    entries: list            # every _Entry the frame uses (their last_used moves each frame)
+    persistent: list         # (plan resource, persistent import): resolved again every frame
+
+
 class ResourceCache:
     """Plan resource name -> physical resource, for one frame slot at a time.
 
@@ -500,6 +512,10 @@ class ResourceCache:
         self._owned: dict[tuple, _Entry] = {}
         self._first_streams: dict[int, tuple] = {}   # id(plan) -> (plan, {resource: first stream})
         self._wrapped: dict[tuple, _Entry] = {}    # imports given as raw handles: our views over them
+        # Bumped whenever an entry of _owned or _wrapped comes or goes: a frame resolved with the same
+        # plan, slot, imports, heaps and generation finds the same objects (see _ResolveMemo).
+        self._generation = 0
+        self._memo: dict[tuple[int, int], _ResolveMemo] = {}
         self.heaps = TransientHeaps(allocator, keep_frames=keep_frames)
         self.allocations = 0                       # resources created so far (tests watch it)
 
@@ -524,15 +540,35 @@ class ResourceCache:
             warn_once(("all culled", plan.graph, plan.culled),
                       f"frame {plan.graph!r}: every pass was culled ({', '.join(plan.culled)}), so it records "
                       "nothing; mark what the frame produces with fg.output(handle)")
-        resolved: dict[str, Any] = {}
         heaps = self.heaps.prepare(plan, slot=slot, frame=frame, on_free=self._free_heap_entries)
+        heap_keys = tuple(h.key for h in heaps.values())
+        memo = self._memo.get((id(plan), slot))
+        if (memo is not None and memo.plan is plan and memo.generation == self._generation
+                and memo.heap_keys == heap_keys and memo.imports == imports):
+            # The same objects as last time: mark them used, and let persistent imports (which
+            # create themselves, or copy frame data) do their per-frame part.
+            for entry in memo.entries:
+                entry.last_used = frame
+            resolved = dict(memo.resolved)
+            for r, external in memo.persistent:
+                resolved[r.name] = external.resolve(r, queue=self._first_queue(plan, r.name))
+            return resolved
+        resolved: dict[str, Any] = {}
+        entries: list[_Entry] = []
+        persistent: list[tuple] = []
         for r in plan.resources:
             external = imports.get(r.name)
             if external is not None:
                 if hasattr(external, "resolve") and hasattr(external, "use"):    # data.PersistentBuffer/Image
                     resolved[r.name] = external.resolve(r, queue=self._first_queue(plan, r.name))
+                    persistent.append((r, external))
                     continue
-                resolved[r.name] = self._import(r, external, frame)
+                entry = self._import(r, external, frame)
+                if entry is not None:
+                    entries.append(entry)
+                    resolved[r.name] = entry.resource
+                else:
+                    resolved[r.name] = external
                 continue
             desc = r.create
             if desc is None or (r.transient and not desc.usage):
@@ -558,12 +594,18 @@ class ResourceCache:
                                           "frame with this renderer (its memory requirements)",
                                           resource=r.name) from None
                 entry = self._owned[key] = _Entry(created, frame, heap.key if heap is not None else None)
+                self._generation += 1
                 if _needs_initial_state(r):
                     initialize_image(self.ctx, entry.resource, int(r.initial.layout),
                                      queue=self._first_queue(plan, r.name))
             entry.last_used = frame
+            entries.append(entry)
             resolved[r.name] = entry.resource
-        return resolved
+        if len(self._memo) >= 64:
+            self._memo.clear()
+        self._memo[(id(plan), slot)] = _ResolveMemo(plan, self._generation, heap_keys, dict(imports), resolved,
+                                                    entries, persistent)
+        return dict(resolved)
 
     def placed_objects(self) -> list[tuple[str, Any, int]]:
         """(object name, the heap memory it is bound into, offset) of every placed object alive:
@@ -588,17 +630,19 @@ class ResourceCache:
         family = plan.queues.get(stream, {}).get("family")
         return next((q for q, info in self.ctx.queues.items() if info.family == family), "graphics")
 
-    def _import(self, r, external, frame: int):
+    def _import(self, r, external, frame: int) -> _Entry | None:
+        """Our wrapper over an imported handle (None: a physical resource, used as it is)."""
         if isinstance(external, (PhysicalImage, PhysicalBuffer)):
             _check_import(external, r)
-            return external
+            return None
         handle = external.handle if isinstance(external, (_memory.Image, _memory.Buffer)) else external
         key = (r.name, handle_value(handle), r.create)
         entry = self._wrapped.get(key)
         if entry is None:
             entry = self._wrapped[key] = _Entry(wrap_import(self.ctx, r.name, external, r), frame)
+            self._generation += 1
         entry.last_used = frame
-        return entry.resource
+        return entry
 
     def _allocate(self, r, desc: ResourceDesc, slot, placement=None):
         label = r.name if slot is None else f"{r.name}#{slot}"
@@ -620,6 +664,7 @@ class ResourceCache:
         """Destroy the cached objects bound into `heap` (before its memory is freed or regrown)."""
         for key in [k for k, e in self._owned.items() if e.heap == heap.key]:
             self.allocator.free(self._owned.pop(key).resource)
+            self._generation += 1
 
     def collect(self, completed_frame: int) -> int:
         """Free entries unused for `keep_frames` frames that no frame in flight can still use
@@ -629,6 +674,7 @@ class ResourceCache:
         for table, owned in ((self._owned, True), (self._wrapped, False)):
             for key in [k for k, e in table.items() if e.last_used <= horizon]:
                 resource = table.pop(key).resource
+                self._generation += 1
                 if owned:
                     self.allocator.free(resource)
                 elif isinstance(resource, PhysicalImage):
@@ -649,3 +695,5 @@ class ResourceCache:
         for entry in self._owned.values():
             self.allocator.free(entry.resource)
         self._owned.clear()
+        self._memo.clear()
+        self._generation += 1

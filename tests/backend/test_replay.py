@@ -159,6 +159,27 @@ def test_a_static_key_records_its_run_again_when_it_changes(vk_context):
     assert (images[3] != images[2]).any() and (images[5] == images[0]).all()
 
 
+def test_declared_once_a_static_key_changed_in_place_records_again(vk_context):
+    """render(build, redeclare=False) keeps the frame's callbacks; a Static's key set on that same
+    object still decides whether its run replays (the program remembers the callbacks, not the keys)."""
+    target = OffscreenTarget(32, 32)
+    with Renderer(vk_context, target, replay=True, frames_in_flight=1) as renderer:
+        declared = []
+
+        def build(fg, frame):
+            out = _marked(lambda frame: 1.0)(fg, frame)
+            declared.append(fg.callbacks["post"])
+            return out
+        counts = []
+        for key in (1.0, 1.0, 2.0, 2.0, 1.0):
+            if declared:
+                declared[0].key = key
+            renderer.render(build, redeclare=False)
+            counts.append(renderer.last_recorded)
+    assert len(declared) == 1, "declared more than once"
+    assert counts[1] == 0 and counts[2] > 0 and counts[3] == 0 and counts[4] > 0, counts
+
+
 def test_unmarked_passes_are_recorded_alone_every_frame(vk_context):
     target = OffscreenTarget(32, 32)
     with Renderer(vk_context, target, replay=True, frames_in_flight=1) as renderer:
