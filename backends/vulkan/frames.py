@@ -7,6 +7,7 @@ is reused only after the host has waited for the values its previous frame signa
 """
 from __future__ import annotations
 
+import _signal  # signal's functions without its enum conversions (~2 us a call): this runs every frame
 import os
 import signal
 import threading
@@ -64,6 +65,9 @@ class StreamQueue(NamedTuple):
     timestamp_bits: int
 
 
+_SIGINT = int(signal.SIGINT)
+
+
 class _InterruptsDeferred:
     """Ctrl-C (SIGINT) waits until the block is done: between handing a frame to the driver and
     recording that it did, a KeyboardInterrupt would leave the host unsure what the GPU has.
@@ -78,9 +82,9 @@ class _InterruptsDeferred:
         self.previous = None
         self.pending = False
         if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
+            previous = _signal.getsignal(_SIGINT)
             if previous is not None:           # None: installed outside Python, cannot be restored
-                self.previous = signal.signal(signal.SIGINT, self._hold)
+                self.previous = _signal.signal(_SIGINT, self._hold)
         return self
 
     def _hold(self, signum, frame) -> None:
@@ -90,12 +94,12 @@ class _InterruptsDeferred:
         previous = self.previous
         if previous is None:
             return False
-        signal.signal(signal.SIGINT, previous)
+        _signal.signal(_SIGINT, previous)
         if self.pending:
             if callable(previous):
-                previous(signal.SIGINT, None)  # default_int_handler raises KeyboardInterrupt here
+                previous(_SIGINT, None)        # default_int_handler raises KeyboardInterrupt here
             elif previous == signal.SIG_DFL:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), _SIGINT)
         return False
 
 
