@@ -319,6 +319,7 @@ class Program:
         begin_label, end_label, raw = self._labels()
         timed = bool(timer.pass_query)        # per-pass timestamps in this frame's query layout
         contexts = self.contexts
+        bound = None                          # the pipeline bound in `cmd` (see PassContext._bound)
         for op in ops:
             code = op[0]
             if code == _OP_BARRIER:
@@ -339,17 +340,19 @@ class Program:
                     if pc is None:
                         pc = contexts[name] = PassContext(renderer, self, info, cmd, resolved, frame)
                     else:                       # PassContext._reset, written out
-                        pc.cmd = cmd
+                        pc._cmd = cmd
                         pc.frame = frame
                         pc._resolved = resolved
                         pc._pipeline = None
-                        pc._rendering = pc._host_data = False
+                        pc._rendering = pc._host_data = pc._raw = False
                         pc._nbind = 0
+                    pc._bound = bound
                     try:
                         callback(pc)
                     finally:
                         if pc._rendering:
                             pc._finish()
+                        bound = None if pc._raw else pc._bound
                     if pc._host_data:
                         host_data.append(name)
                 if query is not None:
@@ -609,7 +612,7 @@ class _Rendering:
     def __exit__(self, *exc) -> bool:
         ctx = self.ctx
         ctx._rendering = False
-        lib.vkCmdEndRendering(ctx.cmd)
+        lib.vkCmdEndRendering(ctx._cmd)
         return False
 
 
@@ -651,8 +654,9 @@ class PassContext:
 
     # One per pass per Program, reset before each recording of the pass (Program.contexts); slots
     # make that reset and every attribute read a little cheaper (and refuse attributes of the user's).
-    __slots__ = ("renderer", "vulkan", "name", "cmd", "frame", "info", "accesses", "_program", "_resolved",
-                 "_pipelines", "_push_set", "_pipeline", "_rendering", "_host_data", "_binds", "_nbind")
+    __slots__ = ("renderer", "vulkan", "name", "_cmd", "frame", "info", "accesses", "_program", "_resolved",
+                 "_pipelines", "_push_set", "_pipeline", "_bound", "_raw", "_rendering", "_host_data", "_binds",
+                 "_nbind")
 
     def __init__(self, renderer, program: Program, info: PassInfo, cmd, resolved: dict, frame) -> None:
         self.renderer = renderer
@@ -673,13 +677,25 @@ class PassContext:
 
     def _reset(self, cmd, resolved: dict, frame) -> None:
         """Ready for a recording of the pass into `cmd`."""
-        self.cmd = cmd
+        self._cmd = cmd
         self.frame = frame
         self._resolved = resolved
-        self._pipeline: Pipeline | None = None
+        self._pipeline: Pipeline | None = None   # the pipeline this pass bound last (draws use it)
+        # The pipeline bound in the command buffer when the pass began (the previous pass's, unless
+        # a pass used the raw command buffer): binding it again is skipped. Vulkan keeps a binding
+        # for the rest of the command buffer, across barriers and rendering instances.
+        self._bound: Pipeline | None = None
+        self._raw = False                        # the callback took `cmd`: what it bound is unknown
         self._rendering = False
         self._host_data = False              # upload()/update_buffer(): this frame's data in commands
         self._nbind = 0
+
+    @property
+    def cmd(self):
+        """The VkCommandBuffer, for commands of your own. After this, the next pass binds its
+        pipeline again (what was recorded here is unknown to the context)."""
+        self._raw = True
+        return self._cmd
 
     # -- resources -----------------------------------------------------------------------
     def _declared(self, name: str):
@@ -798,9 +814,9 @@ class PassContext:
                                             "extent": {"width": width, "height": height}})
             entry = self._program.memo[key] = (info, ffi.addressof(info), viewport, scissor)
         _, info_ptr, viewport, scissor = entry
-        lib.vkCmdBeginRendering(self.cmd, info_ptr)
-        lib.vkCmdSetViewport(self.cmd, 0, 1, viewport)
-        lib.vkCmdSetScissor(self.cmd, 0, 1, scissor)
+        lib.vkCmdBeginRendering(self._cmd, info_ptr)
+        lib.vkCmdSetViewport(self._cmd, 0, 1, viewport)
+        lib.vkCmdSetScissor(self._cmd, 0, 1, scissor)
         self._rendering = True
 
     # -- pipelines and descriptors -------------------------------------------------------
@@ -841,7 +857,9 @@ class PassContext:
 
     def bind_pipeline(self, pipeline: Pipeline) -> None:
         if pipeline is not self._pipeline:
-            lib.vkCmdBindPipeline(self.cmd, pipeline.bind_point, pipeline.handle)
+            if pipeline is not self._bound:
+                lib.vkCmdBindPipeline(self._cmd, pipeline.bind_point, pipeline.handle)
+                self._bound = pipeline
             self._pipeline = pipeline
 
     def _descriptor(self, pipeline: Pipeline, binding: int, value) -> tuple:
@@ -923,7 +941,7 @@ class PassContext:
                 except Exception:           # a value whose == is not a bool (an array): no shortcut
                     hit = False
                 if hit:
-                    push_set(self.cmd, last[2], last[3], 0, last[4], last[5])
+                    push_set(self._cmd, last[2], last[3], 0, last[4], last[5])
                     return
             pipelines = self._pipelines
             memo = self._program.memo
@@ -950,7 +968,7 @@ class PassContext:
                     binds[n] = kept
                 else:
                     binds.append(kept)
-            push_set(self.cmd, pipeline.bind_point, pipeline.layout, 0, entry[2], entry[1])
+            push_set(self._cmd, pipeline.bind_point, pipeline.layout, 0, entry[2], entry[1])
         else:
             pipelines = self._pipelines
             values = {b: self._descriptor(pipeline, b, v) for b, v in bindings.items()}
@@ -960,7 +978,7 @@ class PassContext:
             for w in writes:
                 w.dstSet = descriptor_set
             vk.vkUpdateDescriptorSets(self.vulkan.device, len(writes), writes, 0, None)
-            vk.vkCmdBindDescriptorSets(self.cmd, pipeline.bind_point, pipeline.layout, 0, 1, [descriptor_set], 0, None)
+            vk.vkCmdBindDescriptorSets(self._cmd, pipeline.bind_point, pipeline.layout, 0, 1, [descriptor_set], 0, None)
 
     def push_constants(self, data, *, pipeline: Pipeline | None = None) -> None:
         pipeline = pipeline or self._pipeline
@@ -971,12 +989,14 @@ class PassContext:
                                   f"{pipeline.push_size}", pass_name=self.name)
         # cffi passes a bytes object to a `void *` as a pointer to its contents (no copy, no
         # from_buffer object); the driver copies push constants at the call.
-        lib.vkCmdPushConstants(self.cmd, pipeline.layout, pipeline.push_stages, 0, size, raw)
+        lib.vkCmdPushConstants(self._cmd, pipeline.layout, pipeline.push_stages, 0, size, raw)
 
     def _prepare(self, pipeline, bindings, push) -> None:
-        cmd = self.cmd
+        cmd = self._cmd
         if pipeline is not None and pipeline is not self._pipeline:     # bind_pipeline, without the call
-            lib.vkCmdBindPipeline(cmd, pipeline.bind_point, pipeline.handle)
+            if pipeline is not self._bound:
+                lib.vkCmdBindPipeline(cmd, pipeline.bind_point, pipeline.handle)
+                self._bound = pipeline
             self._pipeline = pipeline
         else:
             pipeline = self._pipeline
@@ -1011,7 +1031,7 @@ class PassContext:
         if not self._rendering:
             raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
         self._prepare(pipeline, bindings, push)
-        lib.vkCmdDraw(self.cmd, vertex_count, instance_count, first_vertex, 0)
+        lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
 
     def bind_index_buffer(self, name: str | Handle, *, index_type: str = "uint32") -> None:
         """Bind the declared range of `name` (an index_buffer read of this pass) as the index buffer."""
@@ -1019,7 +1039,7 @@ class PassContext:
         for access in self._declared(name):
             if access.access & Access.INDEX_READ:
                 types = {"uint32": vk.VK_INDEX_TYPE_UINT32, "uint16": vk.VK_INDEX_TYPE_UINT16}
-                lib.vkCmdBindIndexBuffer(self.cmd, self._resolved[name].handle, access.range[0], types[index_type])
+                lib.vkCmdBindIndexBuffer(self._cmd, self._resolved[name].handle, access.range[0], types[index_type])
                 return
         raise FrameGraphError("the pass declares no index_buffer read of it", pass_name=self.name, resource=name)
 
@@ -1032,17 +1052,17 @@ class PassContext:
         if index_buffer is not None:
             self.bind_index_buffer(index_buffer)
         self._prepare(pipeline, bindings, push)
-        lib.vkCmdDrawIndexed(self.cmd, index_count, instance_count, first_index, vertex_offset, first_instance)
+        lib.vkCmdDrawIndexed(self._cmd, index_count, instance_count, first_index, vertex_offset, first_instance)
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
-        lib.vkCmdDispatch(self.cmd, x, y, z)
+        lib.vkCmdDispatch(self._cmd, x, y, z)
 
     def dispatch_threads(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
         self._prepare(pipeline, bindings, push)
         lx, ly, lz = self._pipeline.local_size or (1, 1, 1)
-        lib.vkCmdDispatch(self.cmd, -(-x // lx), -(-y // ly), -(-z // lz))
+        lib.vkCmdDispatch(self._cmd, -(-x // lx), -(-y // ly), -(-z // lz))
 
     def copy_image_to_buffer(self, image: str | Handle, buffer: str | Handle, *, mip: int = 0) -> None:
         """Copy the declared layer range of `image` (transfer_read) into `buffer` (transfer_write),
@@ -1058,7 +1078,7 @@ class PassContext:
                 bufferOffset=dst.range[0], imageSubresource=vk.VkImageSubresourceLayers(
                     aspectMask=img.aspect, mipLevel=mip, baseArrayLayer=src.layers[0], layerCount=src.layers[1]),
                 imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
-        lib.vkCmdCopyImageToBuffer(self.cmd, img.handle, int(src.layout), self._resolved[buffer].handle, 1,
+        lib.vkCmdCopyImageToBuffer(self._cmd, img.handle, int(src.layout), self._resolved[buffer].handle, 1,
                                    ffi.addressof(region))
 
     def copy_image(self, src: str | Handle, dst: str | Handle) -> None:
@@ -1077,7 +1097,7 @@ class PassContext:
                 dstSubresource=vk.VkImageSubresourceLayers(aspectMask=d_img.aspect, mipLevel=b.mips[0] + m,
                                                            baseArrayLayer=b.layers[0], layerCount=b.layers[1]),
                 dstOffset=vk.VkOffset3D(x=0, y=0, z=0), extent=vk.VkExtent3D(width=width, height=height, depth=1)))
-        vk.vkCmdCopyImage(self.cmd, s_img.handle, int(a.layout), d_img.handle, int(b.layout), len(regions), regions)
+        vk.vkCmdCopyImage(self._cmd, s_img.handle, int(a.layout), d_img.handle, int(b.layout), len(regions), regions)
 
     def upload(self, name: str | Handle, data, *, offset: int = 0) -> None:
         """Copy host data into `name` through this frame's staging memory: a buffer (at `offset` within
@@ -1097,7 +1117,7 @@ class PassContext:
             # ffi.new and lib: a VkBufferCopy through the binding costs ~15 µs, every upload of every frame.
             region = ffi.new("VkBufferCopy *", {"srcOffset": at, "dstOffset": access.range[0] + offset,
                                                 "size": len(raw)})
-            lib.vkCmdCopyBuffer(self.cmd, staging.handle, res.handle, 1, region)
+            lib.vkCmdCopyBuffer(self._cmd, staging.handle, res.handle, 1, region)
             return
         width, height = res.mip_extent(access.mips[0])
         expected = width * height * access.layers[1] * (Format(res.format).texel_size)
@@ -1109,7 +1129,7 @@ class PassContext:
                 aspectMask=res.aspect, mipLevel=access.mips[0], baseArrayLayer=access.layers[0],
                 layerCount=access.layers[1]),
             imageOffset=vk.VkOffset3D(x=0, y=0, z=0), imageExtent=vk.VkExtent3D(width=width, height=height, depth=1))
-        vk.vkCmdCopyBufferToImage(self.cmd, staging.handle, res.handle, int(access.layout), 1, [region])
+        vk.vkCmdCopyBufferToImage(self._cmd, staging.handle, res.handle, int(access.layout), 1, [region])
 
     def update_buffer(self, buffer: str | Handle, data, offset: int = 0) -> None:
         """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""
@@ -1117,14 +1137,14 @@ class PassContext:
         self._transfer_access(buffer, Access.TRANSFER_WRITE)
         raw = as_bytes(data)
         self._host_data = True
-        lib.vkCmdUpdateBuffer(self.cmd, self._resolved[buffer].handle, offset, len(raw), ffi.from_buffer(raw))
+        lib.vkCmdUpdateBuffer(self._cmd, self._resolved[buffer].handle, offset, len(raw), ffi.from_buffer(raw))
 
     def copy_buffer(self, src: str | Handle, dst: str | Handle, size: int | None = None) -> None:
         src, dst = _name(src), _name(dst)
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
         n = size if size is not None else min(a.range[1], b.range[1])
-        vk.vkCmdCopyBuffer(self.cmd, self._resolved[src].handle, self._resolved[dst].handle, 1,
+        vk.vkCmdCopyBuffer(self._cmd, self._resolved[src].handle, self._resolved[dst].handle, 1,
                            [vk.VkBufferCopy(srcOffset=a.range[0], dstOffset=b.range[0], size=n)])
 
     def _transfer_access(self, name: str, bit):
@@ -1137,4 +1157,4 @@ class PassContext:
     def _finish(self) -> None:
         if self._rendering:
             self._rendering = False
-            lib.vkCmdEndRendering(self.cmd)
+            lib.vkCmdEndRendering(self._cmd)

@@ -301,3 +301,67 @@ def test_errors_raise_on_every_frame(vk_context, shaders, mistake, match):
         good()
         renderer.render(build, redeclare=False)
         _expect(target.read(), 60, 2)
+
+
+class _CountingLib:
+    """recorder.lib with vkCmdBindPipeline counted (cffi's lib object takes no attributes)."""
+
+    def __init__(self, real):
+        self._real = real
+        self.binds = 0
+
+    def vkCmdBindPipeline(self, *args):
+        self.binds += 1
+        return self._real.vkCmdBindPipeline(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _chain_build(shader_dir, raw_in=None, unbound=None):
+    """Three compute passes on one pipeline in one command buffer; `raw_in` takes ctx.cmd;
+    `unbound` dispatches without naming a pipeline."""
+    def build(fg, frame):
+        buf = fg.create_buffer("chain", size=64 * 4)
+        for k in range(3):
+            with fg.add_pass(f"fill{k}") as p:
+                buf = p.writes(buf, "compute_shader_write_storage", discard=(k == 0))
+
+                def record(ctx, k=k):
+                    if k == raw_in:
+                        assert ctx.cmd is not None
+                    pipeline = None if k == unbound else ctx.compute_pipeline("fill.comp")
+                    ctx.dispatch_threads(64, pipeline=pipeline, bindings={0: "chain"}, push=struct.pack("I", k + 1))
+                p.execute(record)
+        fg.output(buf)
+        return buf
+    return build
+
+
+@pytest.mark.parametrize("raw_in", (None, 1))
+def test_a_pipeline_bound_by_the_previous_pass_is_not_bound_again(vk_context, tmp_path, monkeypatch, raw_in):
+    """Vulkan keeps a pipeline binding for the rest of the command buffer: consecutive passes on one
+    pipeline bind it once. A pass that takes the raw command buffer (`ctx.cmd`) may have bound
+    anything: the pass after it binds again."""
+    (tmp_path / "fill.comp").write_text(FILL % 1)
+    counting = _CountingLib(recorder_mod.lib)
+    monkeypatch.setattr(recorder_mod, "lib", counting)
+    with Renderer(vk_context, frames_in_flight=1) as renderer:
+        renderer.add_shader_path(tmp_path)
+        renderer.render(_chain_build(tmp_path, raw_in=raw_in))
+        renderer.wait()
+        first = counting.binds
+        renderer.render(_chain_build(tmp_path, raw_in=raw_in))
+        assert counting.binds - first == (1 if raw_in is None else 2)
+        assert len(renderer.last_plan.submits) == 1
+
+
+def test_a_pass_without_a_pipeline_still_raises_after_one_that_bound(vk_context, tmp_path):
+    """The binding carried over is the command buffer's, not the pass's: a dispatch that names no
+    pipeline in a pass that bound none is an error, whatever the pass before bound."""
+    (tmp_path / "fill.comp").write_text(FILL % 1)
+    with Renderer(vk_context, frames_in_flight=1) as renderer:
+        renderer.add_shader_path(tmp_path)
+        with pytest.raises(FrameGraphError, match="no pipeline bound") as e:
+            renderer.render(_chain_build(tmp_path, unbound=2))
+        assert e.value.pass_name == "fill2"
