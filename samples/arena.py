@@ -13,8 +13,12 @@ per-instance vertex buffer for their markers) -> SSAO (compute) -> two moon shad
 lighting -> bloom (toggled) -> tonemap -> fxaa -> debug view (toggled) -> hud (text and bars: fps,
 CPU and GPU ms per pass; its font in a descriptor set of its own).
 
+With replay on (the default), the passes whose commands do not change from frame to frame re-submit
+their recordings; the upload, the G-buffer (the player's matrix is a push constant) and the HUD (this
+frame's quad count) are recorded every frame (they are `dynamic`, or write host data).
+
 Run: python -m framegraph.samples.arena [--size WxH] [--script FILE] [--frames N] [--offscreen]
-     [--out DIR] [--stats-json FILE] [--fixed-hud]
+     [--out DIR] [--stats-json FILE] [--fixed-hud] [--replay all|off]
 A script (JSON of timed key/mouse events, resizes and screenshots, see kit.Script) plays the game
 frame-locked, so tests and benchmarks run it without a person.
 """
@@ -204,7 +208,8 @@ class Arena:
                     first, count, offset = sc.ranges["marker"]
                     ctx.draw_indexed(count, LIGHTS, first, offset, pipeline=markers, bindings={1: "frame"},
                                      push=[MARKER_RADIUS])
-            p.execute(gbuffer)
+            # The player's model matrix is a push constant: under replay this pass records every frame.
+            p.execute(kit.dynamic(gbuffer))
 
         ao = deferred.ssao(fg, depth, normal, buffers["frame"], width, height)
         shadow_mask = fg.create_image("shadow_mask", format=deferred.SHADOW_MASK_FORMAT, extent=(width, height))
@@ -291,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hud-scale", type=int, default=None, help="HUD pixel scale (default: 1, 2 from 1280 wide)")
     ap.add_argument("--fixed-hud", action="store_true", help="HUD shows stand-in timings (repeatable images)")
     ap.add_argument("--stats-json", help="write fps, CPU and GPU ms per frame (medians) to this file")
+    ap.add_argument("--replay", choices=("all", "off"), default="all",
+                    help="re-submit the recordings of passes whose commands did not change (default: %(default)s)")
     args = ap.parse_args(argv)
 
     from framegraph.backends.vulkan import OffscreenTarget, Renderer, VulkanContext, kit, make_target
@@ -303,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         target = make_target(*size, title="arena", offscreen=True if args.offscreen else None)
         if isinstance(target, OffscreenTarget):
             target = OffscreenTarget(*size, readback=False)     # screenshots read back only their frames
-        with Renderer(ctx, target, strategy=args.strategy) as renderer:
+        replay = "all" if args.replay == "all" else False
+        with Renderer(ctx, target, strategy=args.strategy, replay=replay) as renderer:
             game = Arena(renderer, shadow_size=args.shadow_size, fixed_hud=args.fixed_hud,
                          hud_scale=args.hud_scale or (2 if size[0] >= 1280 else 1))
             try:

@@ -25,6 +25,7 @@ from framegraph.errors import FrameGraphError
 
 from .owner import Owner
 from .pipelines import Pipeline, VertexAttribute, VertexBinding, VertexInput
+from .recorder import dynamic
 from .targets import save_png
 
 try:
@@ -749,7 +750,8 @@ class Hud:
                     width, height = ctx.extent()
                     if count:
                         ctx.draw(6, count, push=[float(width), float(height)])
-            p.execute(record)
+            # The quad count is this frame's: under replay the pass records every frame.
+            p.execute(dynamic(record))
         return out
 
     def close(self) -> None:

@@ -55,7 +55,8 @@ def _compare(name: str, image: np.ndarray, *, tolerance: int = 3, fraction: floa
     return None
 
 
-def test_arena_script_plays_and_matches_references(xvfb):
+@pytest.mark.parametrize("replay", (False, "all"))
+def test_arena_script_plays_and_matches_references(xvfb, replay):
     from framegraph.samples import arena
 
     script = kit.Script.load(SCRIPT)
@@ -65,11 +66,16 @@ def test_arena_script_plays_and_matches_references(xvfb):
     # (see test_exec_window's window_context).
     with VulkanContext(app_name="framegraph-arena-test") as ctx:
         target = WindowTarget(*script.size, title="arena")
-        with Renderer(ctx, target, on_compile=compiled.append) as renderer:
+        with Renderer(ctx, target, on_compile=compiled.append, replay=replay) as renderer:
             game = arena.Arena(renderer, shadow_size=256, fixed_hud=True)
             try:
                 loop = kit.Loop(renderer, script=script)
-                loop.run(game.build, update=game.update, on_frame=game.on_frame)
+                recorded = []                       # command buffers the previous frame recorded
+
+                def on_frame(loop):
+                    recorded.append(renderer.last_recorded)
+                    game.on_frame(loop)
+                loop.run(game.build, update=game.update, on_frame=on_frame)
             finally:
                 renderer.wait()
                 game.close()
@@ -89,6 +95,10 @@ def test_arena_script_plays_and_matches_references(xvfb):
     assert any("bloom_down0" in n and "debug_composite" not in n and not any(x.startswith("screenshot") for x in n)
                for n in names)
     assert hits > 250
+    if replay:
+        # A steady frame records its upload, G-buffer, HUD upload and HUD passes (each alone) and
+        # re-submits the rest; frames with a new shape (toggles, resize, screenshots) record it once.
+        assert sorted(recorded)[len(recorded) // 2] == 4, recorded
     problems = [p for p in (_compare(name, loop.screenshots[name]) for name in SHOTS) if p]
     assert not problems, "\n".join(problems)
 
