@@ -2,8 +2,8 @@
 
 On a plan-cache hit the frame is never compiled, so what a frame costs the host before recording is
 its declaration plus `structural_key()` (the cache's lookup key). This measures exactly that, with no
-Vulkan: each frame is declared into a fresh `FrameGraph("frame")`, its output imported the way
-OffscreenTarget.declare does (`import_image(..., initial="undefined")`, no external object), the
+Vulkan: each frame is declared into a fresh `FrameGraph("frame")` with the device-less frame of
+samples/common.offline_frame (the offscreen output image imported, no external object), the
 workload's build called, its result marked as the output, and the structural key taken.
 
     chain-N    benchmarks/workloads.py chain, N = 10, 100, 1000 passes (elements=256, iterations=2)
@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,24 +40,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from framegraph import FrameGraph  # noqa: E402
-from framegraph.graph import Handle  # noqa: E402
+from framegraph.samples.common import offline_frame  # noqa: E402
 
 SWEEP = (10, 100, 1000)
-OUTPUT_FORMAT = "R8G8B8A8_UNORM"
-
-
-@dataclass
-class FrameInfo:
-    """The fields of backends/vulkan/frames.py FrameInfo a build reads (that module loads libvulkan
-    at import time, which this benchmark must not need)."""
-    index: int
-    slot: int
-    time: float
-    extent: tuple[int, int] = (0, 0)
-    format: str = ""
-    output: Handle | None = None
-    image_index: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def frames() -> dict:
@@ -77,8 +61,8 @@ def frames() -> dict:
 def declare(build, extent, index: int) -> FrameGraph:
     """One frame, declared as the Renderer declares it (and keyed as its plan cache keys it)."""
     fg = FrameGraph("frame")
-    frame = FrameInfo(index=index, slot=0, time=0.0, extent=extent, format=f"VK_FORMAT_{OUTPUT_FORMAT}")
-    frame.output = fg.import_image("output", format=OUTPUT_FORMAT, extent=extent, initial="undefined", external=None)
+    frame = offline_frame(fg, *extent, swapchain=False)      # the offscreen target's frame, no device
+    frame.index = index
     fg.output(build(fg, frame))
     fg.structural_key()
     return fg
@@ -127,8 +111,7 @@ class _Recorder:
 def record(build, extent) -> list:
     log: list = []
     fg = _Recorder(FrameGraph("frame"), log, [])
-    frame = FrameInfo(index=0, slot=0, time=0.0, extent=extent, format=f"VK_FORMAT_{OUTPUT_FORMAT}")
-    frame.output = fg.import_image("output", format=OUTPUT_FORMAT, extent=extent, initial="undefined", external=None)
+    frame = offline_frame(fg, *extent, swapchain=False)
     fg.output(build(fg, frame))
     fg.structural_key()
     return [tuple(e) for e in log]

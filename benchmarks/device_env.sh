@@ -8,3 +8,7 @@ for d in backends samples shaders; do
 done
 export PYTHONPATH=/tmp/site:$ROOT
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+# Where results go ($OUT on the device machine), and the device's description for a log's head.
+OUT=${OUT:-$ROOT/out/h200}
+mkdir -p "$OUT"
+device_header() { echo "== device"; python3 -m framegraph info 2>&1 | head -30; }

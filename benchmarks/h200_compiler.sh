@@ -7,11 +7,9 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out/h200}
-mkdir -p "$OUT"
 . benchmarks/device_env.sh
 {
-  echo "== device"; python3 -m framegraph info 2>&1 | head -30
+  device_header
   echo "== backend tests: aliasing, hand-offs, resource contract (validation + sync validation on)"
   FRAMEGRAPH_EXPECT_LAVAPIPE=0 timeout 240 python3 -m pytest -q -p no:cacheprovider \
     tests/backend/test_exec_handoff.py tests/backend/test_exec_aliasing.py tests/backend/test_resource_contract.py 2>&1 | tail -15

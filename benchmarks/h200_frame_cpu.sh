@@ -9,11 +9,9 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=${OUT:-$ROOT/out/h200}
-mkdir -p "$OUT"
 . benchmarks/device_env.sh
 {
-  echo "== device"; python3 -m framegraph info 2>&1 | head -30
+  device_header
   echo "== backend tests: replay, frame data, failures, recording (validation + sync validation on)"
   FRAMEGRAPH_EXPECT_LAVAPIPE=0 timeout 240 python3 -m pytest -q -p no:cacheprovider -k "not window" \
     tests/backend/test_replay.py tests/backend/test_frame_data.py tests/backend/test_failures.py \
