@@ -458,11 +458,11 @@ class Renderer:
                     self._declared[key] = (fg, frame.output, compiled)
             plan = self.last_plan = compiled.plan
 
-            queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
             resolved = self.resources.resolve(plan, outputs=fg.outputs, imports=fg.imports, slot=slot.index,
                                               frame=index)
             program = compiled.programs.get(slot.index)
             if program is None:
+                queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
                 program = compiled.programs[slot.index] = Program(
                     self.ctx, plan, slot=slot, resolved=resolved, timelines=self._timelines, queues=queues,
                     debug=self.ctx.debug, replay=self.replay is not None)

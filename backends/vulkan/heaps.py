@@ -79,6 +79,7 @@ class TransientHeaps:
         self.allocator = allocator
         self.keep_frames = keep_frames
         self._heaps: dict[tuple, HeapMemory] = {}
+        self._layouts: dict[tuple, tuple] = {}     # (id(plan), slot) -> (plan, see _layout)
         self.allocations = 0      # VkDeviceMemory allocated for heaps so far (tests watch it)
         self.grown = 0            # reallocations because a plan needed a heap bigger
 
@@ -87,18 +88,8 @@ class TransientHeaps:
         finished): reused, grown (after `on_free` destroyed what is bound to the old memory) or new."""
         if not plan.heaps:
             return {}
-        props = self.allocator.ctx.memory_properties
-        needs_host = {r.heap for r in plan.resources if r.heap is not None and r.create is not None and r.create.host}
-        ordinals: dict[tuple, int] = {}
         out = {}
-        for h in plan.heaps:
-            bits = int(h.get("memory_type_bits") or 0) or (1 << props.memoryTypeCount) - 1
-            is_host = h["id"] in needs_host
-            type_index = choose_type(props, bits, is_host)
-            group = (h.get("kind", "image"), type_index, is_host)
-            k = ordinals[group] = ordinals.get(group, -1) + 1
-            key = (slot,) + group + (k,)
-            size = max(1, int(h["size"]))
+        for heap_id, key, size, type_index, is_host in self._layout(plan, slot):
             heap = self._heaps.get(key)
             if heap is not None and heap.size < size:
                 on_free(heap)
@@ -108,8 +99,31 @@ class TransientHeaps:
             if heap is None:
                 heap = self._heaps[key] = self._allocate(key, size, type_index, is_host)
             heap.last_used = frame
-            out[h["id"]] = heap
+            out[heap_id] = heap
         return out
+
+    def _layout(self, plan, slot: int) -> list[tuple]:
+        """(heap id, key, size, memory type, host) for each of the plan's heaps in `slot`: worked out
+        once per plan and slot (memory types are a walk over the device's types), kept with the plan
+        so that its id is not reused while it is here."""
+        entry = self._layouts.get((id(plan), slot))
+        if entry is not None and entry[0] is plan:
+            return entry[1]
+        props = self.allocator.ctx.memory_properties
+        needs_host = {r.heap for r in plan.resources if r.heap is not None and r.create is not None and r.create.host}
+        ordinals: dict[tuple, int] = {}
+        layout = []
+        for h in plan.heaps:
+            bits = int(h.get("memory_type_bits") or 0) or (1 << props.memoryTypeCount) - 1
+            is_host = h["id"] in needs_host
+            type_index = choose_type(props, bits, is_host)
+            group = (h.get("kind", "image"), type_index, is_host)
+            k = ordinals[group] = ordinals.get(group, -1) + 1
+            layout.append((h["id"], (slot,) + group + (k,), max(1, int(h["size"])), type_index, is_host))
+        if len(self._layouts) >= 64:
+            self._layouts.clear()
+        self._layouts[(id(plan), slot)] = (plan, layout)
+        return layout
 
     def _allocate(self, key: tuple, size: int, type_index: int, host: bool) -> HeapMemory:
         slot, kind, _, _, k = key

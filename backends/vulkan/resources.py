@@ -57,10 +57,18 @@ def vk_value(name: str) -> int:
 
 
 def flag_bits(names: Iterable[str]) -> int:
-    bits = 0
-    for name in names:
-        bits |= vk_value(name)
+    """The Vulkan flags for a tuple of their full names (memoized: plans ask every frame)."""
+    bits = _FLAG_BITS.get(names) if type(names) is tuple else None
+    if bits is None:
+        bits = 0
+        for name in names:
+            bits |= vk_value(name)
+        if type(names) is tuple and len(_FLAG_BITS) < 4096:
+            _FLAG_BITS[names] = bits
     return bits
+
+
+_FLAG_BITS: dict[tuple, int] = {}
 
 
 def aspect_of(format_name: str) -> int:
@@ -492,7 +500,7 @@ class _ResolveMemo(NamedTuple):
     imports: dict
     resolved: dict
     entries: list            # every _Entry the frame uses (their last_used moves each frame)
-    persistent: list         # (plan resource, persistent import): resolved again every frame
+    persistent: list         # (plan resource, persistent import, queue): resolved again every frame
 
 
 class ResourceCache:
@@ -550,8 +558,8 @@ class ResourceCache:
             for entry in memo.entries:
                 entry.last_used = frame
             resolved = dict(memo.resolved)
-            for r, external in memo.persistent:
-                resolved[r.name] = external.resolve(r, queue=self._first_queue(plan, r.name))
+            for r, external, queue in memo.persistent:
+                resolved[r.name] = external.resolve(r, queue=queue)
             return resolved
         resolved: dict[str, Any] = {}
         entries: list[_Entry] = []
@@ -560,8 +568,9 @@ class ResourceCache:
             external = imports.get(r.name)
             if external is not None:
                 if hasattr(external, "resolve") and hasattr(external, "use"):    # data.PersistentBuffer/Image
-                    resolved[r.name] = external.resolve(r, queue=self._first_queue(plan, r.name))
-                    persistent.append((r, external))
+                    queue = self._first_queue(plan, r.name)
+                    resolved[r.name] = external.resolve(r, queue=queue)
+                    persistent.append((r, external, queue))
                     continue
                 entry = self._import(r, external, frame)
                 if entry is not None:

@@ -55,6 +55,7 @@ class OffscreenTarget:
         self.format = Format.parse(format)
         if self.format.texel_size != 4 or self.format.has_depth:
             raise ValueError("offscreen targets read back 4-byte colour formats")
+        self._format_name = self.format.full_name      # what each frame is told (begin_frame)
         self.name = name
         self.readback = readback
         # "transfer" reads back on the DMA queue where the device has one (an ownership transfer
@@ -78,7 +79,7 @@ class OffscreenTarget:
 
     def begin_frame(self, frame) -> None:
         frame.extent = self.extent
-        frame.format = self.format.full_name
+        frame.format = self._format_name
 
     def declare(self, fg, frame) -> Handle:
         # No external object: the renderer allocates it per slot, with TRANSFER_SRC as an output.
