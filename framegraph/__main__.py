@@ -124,7 +124,7 @@ def _cmd_info(args) -> int:
 def _cmd_demo(args) -> int:
     # The samples install as framegraph.samples: the demo runs from any directory.
     from .samples import demo
-    return demo.main(["--out", args.out] + args.rest)
+    return demo.main(["--out", args.out] + getattr(args, "extra", []))
 
 
 class _UsageError(Exception):
@@ -169,7 +169,6 @@ def main(argv=None) -> int:
     i.set_defaults(fn=_cmd_info)
     d = sub.add_parser("demo", help="render the demo to a PNG")
     d.add_argument("--out", default="out/demo.png")
-    d.add_argument("rest", nargs=argparse.REMAINDER)
     d.set_defaults(fn=_cmd_demo)
     from .bench import add_cli as add_bench
     from .viz import add_cli as add_viz
@@ -177,7 +176,12 @@ def main(argv=None) -> int:
     add_bench(sub)
     args = None
     try:
-        args = ap.parse_args(argv)
+        # The demo takes the sample's own options (--size, --frames...) wherever they stand; every
+        # other command takes only its own.
+        args, extra = ap.parse_known_args(argv)
+        if extra and getattr(args, "fn", None) is not _cmd_demo:
+            ap.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
         return args.fn(args)
     except _UsageError as e:
         _error(e)

@@ -140,3 +140,20 @@ def test_demo_renders_the_deferred_sample(vk_context, tmp_path, capsys):
     captured = capsys.readouterr()
     assert str(out) in captured.out and "deferred" in captured.err
     assert Image.open(out).size == (64, 48)
+
+
+@pytest.mark.parametrize("order", ("out first", "size first"))
+def test_cli_demo_takes_the_sample_options_in_any_order(vk_context, tmp_path, capsys, order):
+    """`python -m framegraph demo --size WxH --out PNG` (either order) reaches the sample; another
+    command given an option it lacks still fails with one error line and exit code 2."""
+    from PIL import Image
+
+    from framegraph.__main__ import main as cli
+
+    out = tmp_path / "demo.png"
+    args = ["--out", str(out), "--size", "40x24"]
+    assert cli(["demo"] + (args if order == "out first" else args[2:] + args[:2])) == 0
+    assert Image.open(out).size == (40, 24)
+    capsys.readouterr()
+    assert cli(["info", "--size", "40x24"]) == 2
+    assert "error: unrecognized arguments: --size 40x24" in capsys.readouterr().err
