@@ -204,7 +204,7 @@ class Arena:
                     ctx.draw_indexed(count, 1, first, offset, push=player)
                     markers = ctx.graphics_pipeline("arena_markers.vert", "gbuffer.frag",
                                                     vertex_input=self.marker_input, **state)
-                    kit.bind_vertex_buffers(ctx, {0: "vertices", 1: "lights"})
+                    kit.bind_vertex_buffers(ctx, {0: buffers["vertices"], 1: lights})   # handles or names
                     first, count, offset = sc.ranges["marker"]
                     ctx.draw_indexed(count, LIGHTS, first, offset, pipeline=markers, bindings={1: "frame"},
                                      push=[MARKER_RADIUS])

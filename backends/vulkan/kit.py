@@ -22,10 +22,11 @@ import vulkan as vk
 from vulkan import ffi, lib
 
 from framegraph.errors import FrameGraphError
+from framegraph.graph import Handle
 
 from .owner import Owner
 from .pipelines import Pipeline, VertexAttribute, VertexBinding, VertexInput
-from .recorder import dynamic
+from .recorder import _name, dynamic
 from .targets import save_png
 
 try:
@@ -491,18 +492,20 @@ class OrbitCamera:
 
 # -- recording helpers -------------------------------------------------------------------------------
 def _declared(ctx, name: str, bits):
+    """The pass's first declared access of `name` (a resource name) with any of `bits`."""
     for access in ctx.accesses:
         if access.resource == name and access.access & bits:
             return access
     return None
 
 
-def bind_vertex_buffers(ctx, buffers: dict[int, str]) -> None:
-    """Bind `{binding: resource}` as vertex buffers in a pass callback: each must be declared by the
-    pass as a `vertex_buffer` read (its declared range's offset is where binding starts)."""
+def bind_vertex_buffers(ctx, buffers: dict[int, str | Handle]) -> None:
+    """Bind `{binding: resource name or Handle}` as vertex buffers in a pass callback: each must be
+    declared by the pass as a `vertex_buffer` read (its declared range's offset is where binding starts)."""
     from framegraph.vk import Access
 
     for binding, name in sorted(buffers.items()):
+        name = _name(name)
         access = _declared(ctx, name, Access.VERTEX_ATTRIBUTE_READ)
         if access is None:
             raise FrameGraphError("bound as a vertex buffer, but the pass declares no vertex_buffer read of it",
@@ -537,6 +540,7 @@ class DescriptorSets:
         sampler = "linear"
         if isinstance(value, tuple):
             value, sampler = value
+        value = _name(value)
         if b.type in (vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER):
             bits = Access.UNIFORM_READ if b.type == vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER else (
                 Access.SHADER_STORAGE_READ | Access.SHADER_STORAGE_WRITE)
@@ -555,7 +559,8 @@ class DescriptorSets:
         return ("image", view, int(access.layout), handle)
 
     def bind(self, ctx, pipeline: Pipeline, set: int, bindings: dict) -> Any:
-        """Bind set number `set` of `pipeline` with `{binding: name | (name, sampler)}`; returns it."""
+        """Bind set number `set` of `pipeline` with `{binding: name or Handle | (name or Handle,
+        sampler)}`; returns it."""
         if set < 1 or set not in pipeline.sets:
             raise FrameGraphError(f"pipeline {pipeline.name!r} has no descriptor set {set} (sets 1.. only: "
                                   "set 0 is PassContext.bind's)", pass_name=ctx.name)
@@ -739,14 +744,13 @@ class Hud:
             p.reads(buffer, "vertex_buffer")
             p.reads(font, "fragment_shader_read_sampled")
             out = p.writes(out, "color_attachment_write")
-            quads_name, font_name = buffer.name, font.name
 
             def record(ctx):
                 pipeline = ctx.graphics_pipeline("hud.vert", "hud.frag", blend=True, vertex_input=HUD_INPUT)
                 with ctx.rendering():
                     ctx.bind_pipeline(pipeline)
-                    self.sets.bind(ctx, pipeline, 1, {0: (font_name, "nearest")})
-                    bind_vertex_buffers(ctx, {0: quads_name})
+                    self.sets.bind(ctx, pipeline, 1, {0: (font, "nearest")})
+                    bind_vertex_buffers(ctx, {0: buffer})
                     width, height = ctx.extent()
                     if count:
                         ctx.draw(6, count, push=[float(width), float(height)])

@@ -921,7 +921,9 @@ class PassContext:
         declared access has. The declared accesses are checked against the shader's readonly/writeonly
         qualifiers (pipelines.check_declared_access)."""
         if set != 0:
-            raise ValueError("only descriptor set 0 is supported")
+            raise FrameGraphError(f"bind() pushes set 0, the pass's own resources; set {set!r} is for resources "
+                                  "that outlive frames: kit.DescriptorSets(renderer).bind(ctx, pipeline, set, ...)",
+                                  pass_name=self.name, field="set")
         pipeline = pipeline or self._pipeline
         if pipeline is None:
             raise FrameGraphError("bind() before a pipeline is bound", pass_name=self.name)

@@ -70,6 +70,28 @@ def test_handles_are_taken_wherever_names_are(vk_context, shaders):
     assert seen["buffer"]
 
 
+def test_bind_of_another_set_names_the_pass_and_the_way(vk_context, shaders):
+    """bind() pushes set 0; asking it for set 1 is a FrameGraphError naming the pass and pointing
+    at kit.DescriptorSets (it was a bare ValueError)."""
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+
+        def build(fg, frame):
+            out = fg.create_buffer("out", size=256)
+            with fg.add_pass("scale", queue="compute") as p:
+                out = p.writes(out, "compute_shader_write_storage", discard=True)
+
+                def scale(ctx):
+                    ctx.bind_pipeline(ctx.compute_pipeline("scale.comp"))
+                    ctx.bind({1: out}, set=1)
+                p.execute(scale)
+            fg.output(out)
+            return out
+        with pytest.raises(FrameGraphError, match="DescriptorSets") as e:
+            renderer.render(build)
+    assert e.value.pass_name == "scale" and e.value.field == "set"
+
+
 def test_a_declared_access_the_shader_contradicts_is_an_error_at_bind(vk_context, shaders):
     def build(fg, frame):
         src = fg.create_buffer("src", size=256)
