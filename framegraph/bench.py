@@ -75,13 +75,19 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
 
 
 def import_benchmark(name: str):
-    """benchmarks.NAME from the repository (benchmarks/ is scripts, found from the root)."""
+    """benchmarks.NAME from the repository (benchmarks/ is scripts, found from the root). An
+    installed package has no benchmarks/: that is a FrameGraphError saying so (the CLI's `error:`)."""
     module = f"benchmarks.{name}"
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:
-        if error.name not in ("benchmarks", module) or not (ROOT / "benchmarks" / f"{name}.py").is_file():
+        if error.name not in ("benchmarks", module):
             raise
+        if not (ROOT / "benchmarks" / f"{name}.py").is_file():
+            from .errors import FrameGraphError
+            raise FrameGraphError(f"`bench` runs benchmarks/{name}.py of a source checkout, which the installed "
+                                  "package does not include: clone the repository and run it there "
+                                  "(./dev.sh sets it up)") from None
     sys.path.insert(0, str(ROOT))
     return importlib.import_module(module)
 

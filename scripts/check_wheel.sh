@@ -69,6 +69,14 @@ assert pixels.shape[0] > 0 and spread > 32 and len(np.unique(pixels.reshape(-1, 
 print(f"[wheel] demo.png {pixels.shape[1]}x{pixels.shape[0]}, {len(np.unique(pixels.reshape(-1, 3), axis=0))} colours")
 PY
 
+echo "[wheel] framegraph bench: benchmarks/ is not installed, said in one error line (exit 2)"
+set +e
+"$WORK/venv/bin/framegraph" bench --workload chain --frames 1 > bench.out 2> bench.err
+code=$?
+set -e
+cat bench.err
+[ "$code" = 2 ] && grep -q "^error: .*source checkout" bench.err && ! grep -q Traceback bench.err
+
 echo "[wheel] the guide's compute example"
 "$PY" - "$ROOT/docs/guide.md" <<'PY'
 import os, re, sys
