@@ -245,6 +245,11 @@ class ResourceDesc:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self):
+        # Rebuilt through __init__, so the hash is computed again: str hashes differ between processes.
+        return (_resource_desc, (self.kind, self.size, self.format, self.extent, self.mips, self.layers, self.samples,
+                                 self.usage, self.host, self.families))
+
     def to_dict(self):
         d: dict[str, Any] = {"kind": self.kind}
         if self.kind == "image":
@@ -254,6 +259,11 @@ class ResourceDesc:
             d["size"] = self.size
         d.update(usage=list(self.usage), host=self.host, families=list(self.families))
         return d
+
+
+def _resource_desc(kind, size, format, extent, mips, layers, samples, usage, host, families) -> ResourceDesc:
+    return ResourceDesc(kind=kind, size=size, format=format, extent=extent, mips=mips, layers=layers,
+                        samples=samples, usage=usage, host=host, families=families)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -77,3 +77,22 @@ def test_single_queue_profile_aliases_in_program_order():
     plan = compile(unordered_queues().graph(), device="lavapipe")
     p = placed(plan)
     assert overlap(p["early"], p["late"])
+
+
+def test_resource_desc_hashes_once_and_rebuilds_its_hash_when_unpickled():
+    """ResourceDesc keys the backend's objects every frame, so its hash is computed once; a pickled
+    one (another process: str hashes differ) is rebuilt through __init__, never carries the old hash."""
+    import dataclasses
+    import pickle
+
+    from framegraph.plan import ResourceDesc
+
+    a = ResourceDesc(kind="image", format="VK_FORMAT_R8G8B8A8_UNORM", extent=(4, 4, 1), usage=("X", "Y"))
+    b = ResourceDesc(kind="image", format="VK_FORMAT_R8G8B8A8_UNORM", extent=(4, 4, 1), usage=("X", "Y"))
+    assert a == b and hash(a) == hash(b) and len({a: 1, b: 2}) == 1
+    c = dataclasses.replace(a, mips=2)
+    assert c != a and hash(c) == hash(dataclasses.replace(c))
+    object.__setattr__(a, "_hash", 12345)            # as if made in another process
+    copy = pickle.loads(pickle.dumps(a))
+    assert copy == b and hash(copy) == hash(b) and hash(copy) != 12345
+    assert "_hash" not in repr(a) and "_hash" not in a.to_dict()
