@@ -195,7 +195,8 @@ class FrameData:
             self.set(data)
 
     def set(self, data, offset: int = 0) -> None:
-        """The bytes the next frames read (numpy array, bytes, or a list of floats), at `offset`."""
+        """The bytes the next frames read (numpy array, bytes, or a list of floats), at `offset`.
+        Call it from the thread that calls render() (render copies the bytes into the frame's buffer)."""
         raw = as_bytes(data)
         if offset < 0 or offset + len(raw) > self.size:
             raise FrameGraphError(f"{len(raw)} bytes at offset {offset} do not fit a {self.size}-byte frame data "
