@@ -406,7 +406,7 @@ class Program:
         only the static keys are read again (a Static's key may be changed in place)."""
         memo = self._replay_memo
         if (memo is not None and memo[0] == policy and memo[1] == len(self.host_data_passes)
-                and memo[2] == callbacks):
+                and _resources.same_values(memo[2], callbacks)):
             keys = memo[3]
             for name in memo[5]:
                 keys[name] = callbacks[name].key

@@ -491,6 +491,15 @@ class _Entry:
         self.heap = heap          # key of the transient heap it is bound into (None: own memory)
 
 
+def same_values(a: dict, b: dict) -> bool:
+    """a == b for the per-frame memos (imports, callbacks), where a value's own __eq__ raising, or
+    answering something that is not a bool (an array), means "not the same"."""
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 class _ResolveMemo(NamedTuple):
     """What a plan resolved to in one slot, and what that depended on: the cache's generation (no
     entry created or freed since), the transient heaps, the imported objects."""
@@ -552,7 +561,7 @@ class ResourceCache:
         heap_keys = tuple(h.key for h in heaps.values())
         memo = self._memo.get((id(plan), slot))
         if (memo is not None and memo.plan is plan and memo.generation == self._generation
-                and memo.heap_keys == heap_keys and memo.imports == imports):
+                and memo.heap_keys == heap_keys and same_values(memo.imports, imports)):
             # The same objects as last time: mark them used, and let persistent imports (which
             # create themselves, or copy frame data) do their per-frame part.
             for entry in memo.entries:

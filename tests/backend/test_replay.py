@@ -251,3 +251,33 @@ def test_a_new_import_behind_the_same_name_is_bound(vk_context):
             renderer.wait()
             for buf in sources:
                 renderer.allocator.free(buf)
+
+
+def test_callbacks_and_imports_whose_eq_is_odd_still_replay(vk_context):
+    """The per-frame memos compare last frame's callbacks and imports with this frame's: a callable
+    whose __eq__ answers an array (or raises) counts as changed, and the frame still renders."""
+    class Odd:
+        def __init__(self, fn):
+            self.fn = fn
+
+        def __call__(self, ctx):
+            return self.fn(ctx)
+
+        def __eq__(self, other):
+            return np.array([True, False])
+
+        __hash__ = object.__hash__
+
+    def build(fg, frame):
+        out = multipass.build(fg, frame)
+        fg.callbacks["post"] = Odd(fg.callbacks["post"])
+        return out
+    target = OffscreenTarget(32, 32)
+    with Renderer(vk_context, OffscreenTarget(32, 32)) as plain:
+        plain.render(multipass.build)
+        expected = plain.target.read()
+    with Renderer(vk_context, target, replay="all", frames_in_flight=1) as renderer:
+        for _ in range(3):
+            renderer.render(build)
+            np.testing.assert_array_equal(target.read(), expected)
+        assert renderer.last_recorded == 0
