@@ -20,7 +20,9 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
 plus CPU ms per frame against pass count (chain of 10, 100 and 1,000 passes, tiny dispatches).
 CPU time is process CPU (all threads: on lavapipe that includes the driver's own threads) spent in
 the frame's call (render() for the graph), the median over frames; GPU ms is the span of the frame's
-command buffers from timestamps (barriers included). Validation is off unless --validation on.
+command buffers from timestamps (barriers included). Validation is off unless --validation on. The
+graph's renderers record no debug labels unless --labels on: the hand-written frames record none, so
+both record the same commands (labels add two calls a pass).
 
     python benchmarks/frame_cpu.py [--tiny] [--out DIR] [--frames N] [--validation on]
 
@@ -133,7 +135,7 @@ def one_queue_profile(ctx):
 
 
 def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, hand_params=None,
-            declared_once=_DeclaredOnce) -> list[dict]:
+            declared_once=_DeclaredOnce, labels: bool = False) -> list[dict]:
     """Every mode of one frame, measured one frame each in rotation (see strategies.run_interleaved:
     a GPU's clock state otherwise follows the order of the blocks)."""
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
@@ -149,7 +151,7 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
             profile = one_queue_profile(ctx) if mode == "record_one_queue" else None
             r = stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame", frames_in_flight=1,
                                              replay="all" if mode.startswith("replay") else False,
-                                             name=f"{name}-{mode}", device=profile))
+                                             name=f"{name}-{mode}", device=profile, labels=labels))
             runners[mode] = declared_once(r) if mode.endswith("_declared_once") else r
             record = record or r
         if "hand_written" in modes:
@@ -236,6 +238,8 @@ def main(argv=None) -> int:
                         help="chain pass counts for CPU ms vs passes (default 10 100 1000)")
     parser.add_argument("--workloads", nargs="*", default=["chain", "streams", "deferred"])
     parser.add_argument("--validation", choices=("on", "off"), default="off")
+    parser.add_argument("--labels", choices=("on", "off"), default="off",
+                        help="debug labels around the graph's passes (the hand-written frames have none)")
     parser.add_argument("--tag", help="file name tag: frame_cpu-TAG.json (default: frame_cpu.json)")
     parser.add_argument("--what-if-host-memo", action="store_true",
                         help="measure as if ResourceCache.resolve looked up each buffer's host access once per "
@@ -285,12 +289,13 @@ def main(argv=None) -> int:
             once = (functools.partial(_DeferredDeclaredOnce, shadow_size=params["shadow_size"]) if name == "deferred"
                     else _DeclaredOnce)
             rows += measure(ctx, name, build, size, modes=modes, frames=frames_n, warmup=args.warmup, hand_params=hand,
-                            declared_once=once)
+                            declared_once=once, labels=args.labels == "on")
             print(f"{name}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         for n in args.sweep:
             build, size, params = sweep_chain(n)
             few = max(5, frames_n // (1 if n <= 100 else 4))
-            rows += measure(ctx, f"chain_{n}", build, size, modes=MODES, frames=few, warmup=2, hand_params=params)
+            rows += measure(ctx, f"chain_{n}", build, size, modes=MODES, frames=few, warmup=2, hand_params=params,
+                            labels=args.labels == "on")
             print(f"chain {n}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         messages = [str(m) for m in ctx.messages.drain()]
     out = Path(args.out)
@@ -299,7 +304,7 @@ def main(argv=None) -> int:
                                             for r in rows])
     environment = bench.environment(device)
     environment["git_commit"] = os.environ.get("FRAMEGRAPH_COMMIT") or environment["git_commit"]
-    details = {"environment": environment, "tiny": args.tiny, "frames": frames_n,
+    details = {"environment": environment, "tiny": args.tiny, "frames": frames_n, "labels": args.labels,
                "what_if": "resources._host_accessed memoized per plan" if args.what_if_host_memo else None,
                "validation": args.validation, "validation_messages": messages[:20], "rows": rows,
                "seconds": time.perf_counter() - started}
@@ -317,6 +322,7 @@ def markdown(details: dict, title: str) -> str:
     lines = [f"# {title}", "",
              f"Device: {device.get('name')}; driver: {device.get('driver') or details.get('driver', '?')}; "
              f"commit {env.get('git_commit')}; Python {env.get('python')}; validation {details['validation']}; "
+             f"pass labels {details.get('labels', 'on')}; "
              f"{details['frames']} timed frames per mode (the 1,000-pass sweep a quarter), modes in rotation frame "
              f"by frame, one frame in flight; CPU = process CPU ms spent in the frame's call (median), GPU = span "
              f"of the frame's command buffers from timestamps (median); thread CPU = the calling thread only (no driver threads)."

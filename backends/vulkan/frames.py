@@ -221,7 +221,8 @@ class Renderer:
                  options: framegraph.CompileOptions | None = None, timestamps: bool | str = True,
                  push_descriptors: bool | None = None, on_compile: Callable | None = None,
                  name: str = "frame", plan_cache_size: int = 16, device=None,
-                 plan_cache: PlanCache | bool = True, replay: bool | str = False, profile=None) -> None:
+                 plan_cache: PlanCache | bool = True, replay: bool | str = False, labels: bool = True,
+                 profile=None) -> None:
         """`device` overrides the device's own queue layout (a DeviceProfile, a built-in name or a
         dict), as `framegraph.compile(device=...)` and `PlanCache` take it (`profile=` is its old
         name: deprecated). Streams it puts on queues the context lacks run on a queue of the same
@@ -232,6 +233,9 @@ class Renderer:
 
         `timestamps`: True times each pass and each command buffer, "frame" only the command buffers
         (start to end, barriers included: last_gpu_frame_ms), False nothing.
+
+        `labels`: a debug-utils label around each pass's commands (what RenderDoc and Nsight show as
+        the pass); False records none (two calls fewer per pass).
 
         `replay`: False records every command of every frame. True re-submits what a frame slot
         recorded before for passes whose callback is `static(fn, key=...)` (recorder.static) while
@@ -267,6 +271,7 @@ class Renderer:
         self.resources = ResourceCache(ctx, self.allocator, frames_in_flight=frames_in_flight)
         self.pipelines = Pipelines(ctx, push_descriptors=push_descriptors)
         self.replay: str | None = {False: None, True: "marked", "all": "all"}[replay]
+        self.labels = bool(labels)
         self.replay_off_reason = None
         if self.replay is not None and not self.pipelines.push_descriptors:
             self.replay, self.replay_off_reason = None, "no push descriptors"
@@ -465,7 +470,7 @@ class Renderer:
                 queues = {s: self._stream_queue(s, q) for s, q in plan.queues.items()}
                 program = compiled.programs[slot.index] = Program(
                     self.ctx, plan, slot=slot, resolved=resolved, timelines=self._timelines, queues=queues,
-                    debug=self.ctx.debug, replay=self.replay is not None)
+                    debug=self.ctx.debug, replay=self.replay is not None, labels=self.labels)
             else:
                 program.rebind(resolved)
             program.submitted = 0

@@ -159,10 +159,11 @@ class Program:
     """One plan's Vulkan structs for one frame slot."""
 
     def __init__(self, ctx, plan, *, slot, resolved: dict, timelines: dict, queues: dict, debug, label_prefix="",
-                 replay: bool = False):
+                 replay: bool = False, labels: bool = True):
         _serial[0] += 1
         self.serial = _serial[0]
         self.replay = replay
+        self.labels = labels            # a debug label around each pass (with debug utils)
         self.ctx = ctx
         self.plan = plan
         self.slot = slot
@@ -378,11 +379,11 @@ class Program:
 
     def _labels(self):
         """Begin/end label functions and which form of the label they take (raw pointers take its
-        address: the binding's wrappers cost ~5 µs a call); Nones without debug utils."""
+        address: the binding's wrappers cost ~5 µs a call); Nones without debug utils or labels."""
         labels = self.memo.get("labels")
         if labels is None:
             labels = (None, None, 0)
-            if getattr(self.debug, "enabled", False):
+            if self.labels and getattr(self.debug, "enabled", False):
                 begin = self.ctx.instance_function("vkCmdBeginDebugUtilsLabelEXT", "PFN_vkCmdBeginDebugUtilsLabelEXT")
                 end = self.ctx.instance_function("vkCmdEndDebugUtilsLabelEXT", "PFN_vkCmdEndDebugUtilsLabelEXT")
                 labels = (begin, end, 1) if begin is not None and end is not None else (

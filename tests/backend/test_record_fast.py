@@ -365,3 +365,30 @@ def test_a_pass_without_a_pipeline_still_raises_after_one_that_bound(vk_context,
         with pytest.raises(FrameGraphError, match="no pipeline bound") as e:
             renderer.render(_chain_build(tmp_path, unbound=2))
         assert e.value.pass_name == "fill2"
+
+
+@pytest.mark.parametrize("labels", (True, False))
+def test_pass_labels_can_be_turned_off(vk_context, tmp_path, monkeypatch, labels):
+    """Renderer(labels=False) records no debug label around the passes (two calls fewer a pass);
+    by default each pass is labelled."""
+    (tmp_path / "fill.comp").write_text(FILL % 1)
+    calls = []
+    real = vk_context.instance_function
+
+    def counting(name, ctype):
+        fn = real(name, ctype)
+        if fn is None or "Label" not in name:
+            return fn
+
+        def call(*args):
+            calls.append(name)
+            return fn(*args)
+        return call
+    monkeypatch.setattr(vk_context, "instance_function", counting)
+    if not getattr(vk_context.debug, "enabled", False):
+        support.unavailable("no debug utils: no labels either way")
+    with Renderer(vk_context, frames_in_flight=1, labels=labels) as renderer:
+        renderer.add_shader_path(tmp_path)
+        renderer.render(_chain_build(tmp_path))
+    begins = calls.count("vkCmdBeginDebugUtilsLabelEXT")
+    assert begins == (3 if labels else 0) and calls.count("vkCmdEndDebugUtilsLabelEXT") == begins
