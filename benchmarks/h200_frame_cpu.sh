@@ -6,6 +6,9 @@
 #      every mode, the chain at 10/100/1,000 passes;
 #   3. a replay soak (FRAMES_SOAK frames, default 10,000) with validation off.
 # Writes h200-frame_cpu.log, frame_cpu-h200{,-details}.json and frame_cpu-soak-h200.json to $OUT.
+# The device's copy of the tree is not a git checkout: pass FRAMEGRAPH_COMMIT=$(git rev-parse HEAD) from
+# here so the results name their commit; then `python benchmarks/frame_cpu.py --markdown
+# frame_cpu-h200-details.json > benchmarks/results/frame_cpu-h200.md` here.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
