@@ -93,8 +93,15 @@ def test_bad_use_names_the_resource(vk_context):
         assert data.version == version
 
 
+@pytest.mark.parametrize("streams", (1, 2))
 @pytest.mark.parametrize("replay", (False, "all"))
-def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay):
+def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay, streams):
+    """streams=2: SSAO on a compute stream of its own (its own submits, timeline semaphores between
+    the streams), both on this device's queue family."""
+    family = vk_context.queues["graphics"].family
+    device = None if streams == 1 else {"name": "separate-compute", "queues": {
+        "graphics": {"family": family, "index": 0}, "compute": {"family": family, "index": 1},
+        "transfer": {"family": family, "index": 0}}}
     size, times = (64, 64), (0.5, 1.0, 1.0, 2.0)
     expected = []
     with Renderer(vk_context, OffscreenTarget(*size)) as renderer:
@@ -103,7 +110,7 @@ def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay)
             expected.append(renderer.target.read(frame.index))
     assert (expected[0] != expected[1]).any(), "not animated"
     plans = []
-    with Renderer(vk_context, OffscreenTarget(*size), replay=replay, frames_in_flight=2,
+    with Renderer(vk_context, OffscreenTarget(*size), replay=replay, frames_in_flight=2, device=device,
                   on_compile=support.verified(plans)) as renderer:
         once = deferred.DeclaredOnce(renderer, shadow_size=256)
         for t, want in zip(times, expected):
@@ -113,4 +120,6 @@ def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay)
         assert "upload" not in {p.name for p in renderer.last_plan.passes}
         if replay == "all":
             assert renderer.last_recorded == 0
+        submits = len(renderer.last_plan.submits)
     assert len(plans) == 1, "declared once, compiled once"
+    assert submits > 1 if streams == 2 else submits == 1
