@@ -87,7 +87,8 @@ def load_sample(name: str):
     return build, getattr(module, "FORMAT", FORMAT), None
 
 
-def run_interleaved(ctx, *, name: str, build, strategies, args, fmt: str = FORMAT) -> list[dict]:
+def run_interleaved(ctx, *, name: str, build, strategies, args, fmt: str = FORMAT,
+                    declare_once: bool = False) -> list[dict]:
     """All strategies of one workload, measured frame by frame in rotation (one renderer each).
 
     Measured in sequential blocks, a short workload's numbers followed the GPU's clock and power
@@ -107,11 +108,12 @@ def run_interleaved(ctx, *, name: str, build, strategies, args, fmt: str = FORMA
             target = OffscreenTarget(*args.size, format=fmt, readback=False)
             renderers[s] = stack.enter_context(Renderer(
                 ctx, target, strategy=s, options=options, timestamps="frame",
-                frames_in_flight=args.frames_in_flight, on_compile=plans[s].append, name=f"{name}-{s}"))
+                frames_in_flight=args.frames_in_flight, on_compile=plans[s].append, name=f"{name}-{s}",
+                replay="all" if getattr(args, "replay", False) else False))
         for i in range(args.warmup + args.frames):
             rotation = strategies[i % len(strategies):] + strategies[:i % len(strategies)]
             for s in rotation:
-                one = bench.measure_frames(renderers[s], build, frames=1, warmup=0)
+                one = bench.measure_frames(renderers[s], build, frames=1, warmup=0, redeclare=not declare_once)
                 if i >= args.warmup:
                     for key in times[s]:
                         times[s][key] += one[key]
@@ -159,8 +161,11 @@ def run(args) -> int:
                     results.append({**entry, "skipped": reason})
                     continue
             t = time.perf_counter()
+            # Declared once only where nothing per frame lives in the declaration: the synthetic
+            # workloads (a sample uploads its animated uniforms from its build function).
+            once = bool(getattr(args, "replay", False)) and kind == "workload"
             for one in run_interleaved(ctx, name=name, build=build, strategies=list(args.strategies), args=args,
-                                       fmt=fmt):
+                                       fmt=fmt, declare_once=once):
                 result = {**entry, **one}
                 failed |= bool(result["verifier_problems"] or result["validation_messages"])
                 results.append(result)
@@ -171,7 +176,7 @@ def run(args) -> int:
     data = {"format": "framegraph-bench-strategies/1", "environment": bench.environment(device),
             "settings": {"frames": args.frames, "warmup": args.warmup, "size": list(args.size),
                          "frames_in_flight": args.frames_in_flight, "alias_transients": not args.no_alias,
-                         "strategies": args.strategies, "tiny": args.tiny,
+                         "strategies": args.strategies, "tiny": args.tiny, "replay": bool(args.replay),
                          "timing": "strategies interleaved frame by frame (rotating order); GPU: timestamps at the start and end of every command buffer, max(end) - "
                                    "min(start); CPU: Renderer.render (declare, record, submit); wall: submit to "
                                    "host wait on the timeline semaphores"},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import importlib
 import json
 import math
@@ -60,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--frames-in-flight", type=int, default=1,
                         help="1 (default) isolates frames: each frame's GPU span is its own")
     parser.add_argument("--no-alias", action="store_true", help="compile with alias_transients=False")
+    parser.add_argument("--replay", action="store_true",
+                        help="re-submit each frame's recordings (Renderer(replay='all')); the synthetic workloads, "
+                             "which carry no per-frame data, are also declared once per frame slot: the CPU per "
+                             "frame falls under the GPU's, so frame rates show the strategies' GPU difference")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
     return parser
 
@@ -98,19 +103,20 @@ def run_cli(args) -> int:
 
 # -- measurement ------------------------------------------------------------------------------------
 
-def measure_frames(renderer, build, *, frames: int, warmup: int, each_frame=None) -> dict:
+def measure_frames(renderer, build, *, frames: int, warmup: int, each_frame=None, redeclare: bool = True) -> dict:
     """Render warmup + frames frames, one at a time: render (declare, compile-cache lookup, record,
     submit: the CPU time, as wall time, as process CPU time -- all threads, a CPU driver's too -- and as
     the calling thread's CPU time), then
     a host wait on the frame's timeline values (wall time from submit to completion), then the GPU span
     of its command buffers from timestamps (first start to last end, over every queue; barriers and
-    waits included). Returns lists of milliseconds."""
+    waits included). `redeclare=False`: render(build, redeclare=False). Returns lists of milliseconds."""
+    render = renderer.render if redeclare else functools.partial(renderer.render, redeclare=False)
     gpu, cpu, wall, process, thread = [], [], [], [], []
     for i in range(warmup + frames):
         p0 = time.process_time()
         h0 = time.thread_time()
         t0 = time.perf_counter()
-        renderer.render(build)
+        render(build)
         t1 = time.perf_counter()
         h1 = time.thread_time()
         p1 = time.process_time()

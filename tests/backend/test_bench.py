@@ -175,6 +175,33 @@ def test_bench_cli_writes_json_and_png(vk_context, tmp_path, capsys):
     assert Image.open(tmp_path / "strategies-test.png").size[0] > 100
 
 
+def test_bench_replay_declares_workloads_once_and_still_verifies(vk_context, tmp_path, capsys, monkeypatch):
+    """`bench --replay`: renderers re-submit their recordings and the synthetic workloads are declared
+    once per slot (build runs once per renderer and slot); plans verify, no validation message."""
+    calls = []
+    real = workloads.Workload.builder
+
+    def counting_builder(self, **overrides):
+        build = real(self, **overrides)
+
+        def counted(fg, frame):
+            calls.append(frame.index)
+            return build(fg, frame)
+        return counted
+    monkeypatch.setattr(workloads.Workload, "builder", counting_builder)
+    parser = argparse.ArgumentParser(prog="framegraph")
+    bench.add_cli(parser.add_subparsers(dest="cmd", required=True))
+    args = parser.parse_args(["bench", "--workload", "chain", "--tiny", "--frames", "6", "--warmup", "1",
+                              "--size", "16x16", "--out", str(tmp_path), "--tag", "replay", "--strategies",
+                              "naive", "batched", "--replay", "--no-plot"])
+    assert args.fn(args) == 0
+    data = json.loads((tmp_path / "strategies-replay.json").read_text())
+    assert data["settings"]["replay"] is True
+    for r in data["results"]:
+        assert r["verifier_problems"] == 0 and r["validation_messages"] == 0 and r["cpu_ms"]["n"] == 6
+    assert len(calls) == 2, calls          # one declaration per renderer (one frame slot each)
+
+
 def test_async_bench_writes_json(vk_context, tmp_path, capsys):
     from benchmarks import async_compute as async_bench
 
