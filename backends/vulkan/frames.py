@@ -512,9 +512,11 @@ class Renderer:
         return frame
 
     def _finish_frame(self, slot: FrameSlot, frame: FrameInfo, plan, program) -> None:
-        ends = {}
-        for submit in plan.submits:
-            ends[submit.queue] = max(ends.get(submit.queue, 0), submit.signal_value)
+        ends = program.stream_ends
+        if ends is None:                 # each stream's last signal value in the plan, once per program
+            ends = program.stream_ends = {}
+            for submit in plan.submits:
+                ends[submit.queue] = max(ends.get(submit.queue, 0), submit.signal_value)
         for stream, last in ends.items():
             self._base[stream] += last
         slot.values = {stream: self._base[stream] for stream in ends}

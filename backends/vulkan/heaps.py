@@ -145,6 +145,10 @@ class TransientHeaps:
             self._free(heap)
         return len(stale)
 
+    def oldest_use(self) -> int | None:
+        """The earliest frame any heap was last used in (None without heaps)."""
+        return min((h.last_used for h in self._heaps.values()), default=None)
+
     def heaps(self, slot: int | None = None) -> list[HeapMemory]:
         return [h for h in self._heaps.values() if slot is None or h.key[0] == slot]
 

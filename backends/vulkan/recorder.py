@@ -196,6 +196,8 @@ class Program:
         self.segments: list[_Segment] = []
         self.layout_key = None
         self.host_data_passes: set[str] = set()      # only grows: its size tells whether it changed
+        self.last_resolved: dict | None = None        # see rebind
+        self.stream_ends: dict | None = None          # Renderer._finish_frame's, per plan
         self._replay_memo: tuple | None = None        # see _replay_keys
         self.timer_layout = None
         self.swapchains = {r.name for r in plan.resources if r.swapchain}
@@ -263,6 +265,9 @@ class Program:
     # -- per frame -----------------------------------------------------------------------
     def rebind(self, resolved: dict) -> int:
         """Point the structs at this frame's resources; returns how many fields changed."""
+        if resolved is self.last_resolved and self.generation == _resources.generation():
+            return 0        # the resource cache handed out the very dict of last time: nothing moved
+        self.last_resolved = resolved
         changed = 0
         moved = False
         names = self.bound_names

@@ -507,7 +507,7 @@ class _ResolveMemo(NamedTuple):
     generation: int
     heap_keys: tuple
     imports: dict
-    resolved: dict
+    resolved: dict           # handed out as it is: callers read it, never change it
     entries: list            # every _Entry the frame uses (their last_used moves each frame)
     persistent: list         # (plan resource, persistent import, queue): resolved again every frame
 
@@ -533,6 +533,7 @@ class ResourceCache:
         # plan, slot, imports, heaps and generation finds the same objects (see _ResolveMemo).
         self._generation = 0
         self._memo: dict[tuple[int, int], _ResolveMemo] = {}
+        self._floor = -(1 << 62)       # collect(): no entry or heap was last used before this frame
         self.heaps = TransientHeaps(allocator, keep_frames=keep_frames)
         self.allocations = 0                       # resources created so far (tests watch it)
 
@@ -566,9 +567,15 @@ class ResourceCache:
             # create themselves, or copy frame data) do their per-frame part.
             for entry in memo.entries:
                 entry.last_used = frame
-            resolved = dict(memo.resolved)
+            # The memo's own dict, unless a persistent import answers with another object: the
+            # same dict frame after frame tells Program.rebind that nothing moved.
+            resolved = memo.resolved
             for r, external, queue in memo.persistent:
-                resolved[r.name] = external.resolve(r, queue=queue)
+                physical = external.resolve(r, queue=queue)
+                if physical is not resolved[r.name]:
+                    if resolved is memo.resolved:
+                        resolved = dict(resolved)
+                    resolved[r.name] = physical
             return resolved
         resolved: dict[str, Any] = {}
         entries: list[_Entry] = []
@@ -623,7 +630,7 @@ class ResourceCache:
             self._memo.clear()
         self._memo[(id(plan), slot)] = _ResolveMemo(plan, self._generation, heap_keys, dict(imports), resolved,
                                                     entries, persistent)
-        return dict(resolved)
+        return resolved
 
     def placed_objects(self) -> list[tuple[str, Any, int]]:
         """(object name, the heap memory it is bound into, offset) of every placed object alive:
@@ -689,6 +696,10 @@ class ResourceCache:
         (every frame up to `completed_frame` has finished on the GPU). Returns how many."""
         freed = 0
         horizon = completed_frame - self.keep_frames
+        if horizon < self._floor:
+            # Nothing here was last used at or before the horizon: the oldest use found by the last
+            # scan is a lower bound (uses only move forward; new entries are newer still).
+            return 0
         for table, owned in ((self._owned, True), (self._wrapped, False)):
             for key in [k for k, e in table.items() if e.last_used <= horizon]:
                 resource = table.pop(key).resource
@@ -699,6 +710,11 @@ class ResourceCache:
                     resource.destroy_views()
                 freed += 1
         freed += self.heaps.collect(horizon, self._free_heap_entries)
+        uses = [e.last_used for e in self._owned.values()] + [e.last_used for e in self._wrapped.values()]
+        oldest_heap = self.heaps.oldest_use()
+        if oldest_heap is not None:
+            uses.append(oldest_heap)
+        self._floor = min(uses, default=horizon + 1)
         return freed
 
     def __len__(self) -> int:
