@@ -69,6 +69,31 @@ def test_resize_allocates_anew_and_frees_the_old(vk_context, multipass):
         assert len(renderer.resources) == 3 * renderer.frames_in_flight, "the 64x64 resources were not freed"
 
 
+@pytest.mark.parametrize("frames_in_flight", (1, 2))
+def test_unused_resources_go_exactly_keep_frames_after_their_last_use(vk_context, multipass, frames_in_flight):
+    """collect() frees an entry once every frame up to `last use + keep_frames` has finished, no
+    sooner and no later (it skips its scan only while nothing can be that old)."""
+    target = OffscreenTarget(64, 64)
+    with Renderer(vk_context, target, frames_in_flight=frames_in_flight) as renderer:
+        for _ in range(3):
+            renderer.render(multipass.build)
+        last_big = renderer.frame - 1                      # the 64x64 resources' last frame
+        target.resize(40, 24)
+        counts = []
+        for _ in range(renderer.resources.keep_frames + 2 * frames_in_flight + 2):
+            frame = renderer.render(multipass.build)
+            counts.append((frame.index, len(renderer.resources)))
+    keep, fif = renderer.resources.keep_frames, frames_in_flight
+    # Three resources per frame slot and size (noise, scene, output); slot s last used the big ones
+    # in the last big frame of that slot, and made the small ones at its first small frame.
+    big_last = {s: max(f for f in range(last_big + 1) if f % fif == s) for s in range(fif)}
+    for index, count in counts:
+        # render(index) collects with every frame up to index - fif finished.
+        big = sum(1 for s in range(fif) if not index - fif - keep >= big_last[s])
+        small = sum(1 for s in range(fif) if any(f % fif == s for f in range(last_big + 1, index + 1)))
+        assert count == 3 * (big + small), (index, count, counts)
+
+
 def _history_graph(fg, frame):
     # One queue on purpose: a plan orders one frame, so a resource shared by consecutive frames may
     # only move between queues with a cross-frame dependency that plans cannot express yet.
