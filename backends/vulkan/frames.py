@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import vulkan as vk
-from vulkan import ffi
+from vulkan import ffi, lib
 
 import framegraph
 from framegraph.cache import PlanCache
@@ -27,7 +27,7 @@ from framegraph.profiles import DeviceProfile, QueueSlot
 
 from .owner import Owner
 from .pipelines import DescriptorArena, Pipelines
-from .recorder import Program
+from .recorder import Program, check
 from .memory import Buffer, Image
 from .resources import Allocator, PhysicalBuffer, PhysicalImage, ResourceCache, StagingRing
 from .timing import GpuTimer
@@ -185,7 +185,7 @@ class FrameSlot:
 
     def reset(self) -> None:
         for pool in self.pools.values():
-            vk.vkResetCommandPool(self.ctx.device, pool, 0)
+            check(lib.vkResetCommandPool(self.ctx.device, pool, 0))
         if self.arena is not None:
             self.arena.reset()
         self.staging.reset()
@@ -195,7 +195,7 @@ class FrameSlot:
         command buffer back to the initial state, recordings forgotten, staging and queries free."""
         self.reset()
         for pool in self.replay_pools.values():
-            vk.vkResetCommandPool(self.ctx.device, pool, 0)
+            check(lib.vkResetCommandPool(self.ctx.device, pool, 0))
         self.recorded.clear()
         self.timer.abandon()
 

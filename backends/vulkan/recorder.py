@@ -310,10 +310,10 @@ class Program:
         begin = self.ctx_begin_info(True)
         for index, s in enumerate(self.submits):
             cmd = s.cmd
-            vk.vkBeginCommandBuffer(cmd, begin)
+            begin_commands(cmd, begin)
             self._record_ops(renderer, frame, cmd, s.ops, resolved, callbacks, timer,
                              timer.begin_commands(cmd, index), True)
-            vk.vkEndCommandBuffer(cmd)
+            end_commands(cmd)
 
     def _record_ops(self, renderer, frame, cmd, ops, resolved, callbacks, timer, span, last) -> list:
         """Returns the passes that recorded host data (an upload): their commands cannot be replayed.
@@ -487,11 +487,11 @@ class Program:
                     continue
             recorded[seg.slot_key] = None           # until its recording has ended
             cmd = seg.cmd
-            vk.vkBeginCommandBuffer(cmd, self.ctx_begin_info(seg.dynamic))
+            begin_commands(cmd, self.ctx_begin_info(seg.dynamic))
             submit_index = seg.submit.index
             span = timer.begin_commands(cmd, submit_index) if seg.first else timer.command_query[submit_index]
             host_data = self._record_ops(renderer, frame, cmd, seg.ops, resolved, callbacks, timer, span, seg.last)
-            vk.vkEndCommandBuffer(cmd)
+            end_commands(cmd)
             count += 1
             if host_data and not seg.dynamic:
                 # It wrote this frame's data to staging while recording: never replay it (the next
@@ -629,12 +629,26 @@ def _push_descriptor_set(ctx, pipelines):
     return fn if fn is not None else pipelines.cmd_push_descriptor_set
 
 
+def check(result: int) -> None:
+    """A raw `lib` call's VkResult, raised as the binding's exception (the binding's wrappers check
+    for us, but convert every argument again: ~2 µs a call)."""
+    if result != vk.VK_SUCCESS:
+        raise vk.exception_codes[result]
+
+
+def begin_commands(cmd, info) -> None:
+    """vkBeginCommandBuffer through `lib` (`info`: a VkCommandBufferBeginInfo the caller keeps)."""
+    check(lib.vkBeginCommandBuffer(cmd, ffi.addressof(info)))
+
+
+def end_commands(cmd) -> None:
+    check(lib.vkEndCommandBuffer(cmd))
+
+
 def queue_submit(queue, count: int, infos) -> None:
     """vkQueueSubmit2 without a fence, raising the binding's exception for a failure: called
     through `lib`, since the binding's wrapper converts every argument again (~15 µs a call)."""
-    result = lib.vkQueueSubmit2(queue, count, infos, ffi.NULL)
-    if result != vk.VK_SUCCESS:
-        raise vk.exception_codes[result]
+    check(lib.vkQueueSubmit2(queue, count, infos, ffi.NULL))
 
 
 def _names(dep) -> list[str]:

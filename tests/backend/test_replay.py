@@ -89,12 +89,12 @@ def test_key_frames_are_identical_with_replay_on_and_off(vk_context, case):
 def _counting_begins(monkeypatch):
     from framegraph.backends.vulkan import recorder
     calls = []
-    real = recorder.vk.vkBeginCommandBuffer
+    real = recorder.begin_commands
 
     def begin(cmd, info):
         calls.append(int(info.flags))
         return real(cmd, info)
-    monkeypatch.setattr(recorder.vk, "vkBeginCommandBuffer", begin)
+    monkeypatch.setattr(recorder, "begin_commands", begin)
     return calls
 
 
