@@ -281,3 +281,26 @@ def test_callbacks_and_imports_whose_eq_is_odd_still_replay(vk_context):
             renderer.render(build)
             np.testing.assert_array_equal(target.read(), expected)
         assert renderer.last_recorded == 0
+
+
+def test_two_frames_declared_once_alternating_in_one_slot_each_submit_their_own(vk_context):
+    """Two plans take turns in one frame slot, each declared once: their runs share the slot's
+    replay command buffers, so each frame records its own again (a frame must never submit the other
+    plan's recording, however unchanged its own resources and callbacks are)."""
+    builds = {name: workloads.WORKLOADS[name].builder(**workloads.TINY[name]) for name in ("chain", "streams")}
+    expected = {}
+    for name, build in builds.items():
+        with Renderer(vk_context, OffscreenTarget(16, 16)) as plain:
+            plain.render(build)
+            expected[name] = plain.target.read()
+    assert (expected["chain"] != expected["streams"]).any()
+    target = OffscreenTarget(16, 16)
+    with Renderer(vk_context, target, replay="all", frames_in_flight=1) as renderer:
+        for i in range(6):
+            name = ("chain", "streams")[i % 2]
+            frame = renderer.render(builds[name], redeclare=False)
+            np.testing.assert_array_equal(target.read(frame.index), expected[name], err_msg=f"frame {i} ({name})")
+        for _ in range(3):                                  # one plan again: steady, nothing recorded
+            renderer.render(builds["chain"], redeclare=False)
+        assert renderer.last_recorded == 0
+        np.testing.assert_array_equal(target.read(), expected["chain"])
