@@ -532,10 +532,11 @@ class ResourceCache:
         # Bumped whenever an entry of _owned or _wrapped comes or goes: a frame resolved with the same
         # plan, slot, imports, heaps and generation finds the same objects (see _ResolveMemo).
         self._generation = 0
-        self._memo: dict[tuple[int, int], _ResolveMemo] = {}
+        self._memo: dict[tuple, _ResolveMemo] = {}
         self._floor = -(1 << 62)       # collect(): no entry or heap was last used before this frame
         self.heaps = TransientHeaps(allocator, keep_frames=keep_frames)
         self.allocations = 0                       # resources created so far (tests watch it)
+        self.resolve_hits = 0                      # frames resolved from a memo (tests watch it)
 
     def requirements(self, desc: ResourceDesc) -> tuple[int, int, int]:
         """The device's (size, alignment, memoryTypeBits) for creating `desc`: the function the
@@ -560,11 +561,15 @@ class ResourceCache:
                       "nothing; mark what the frame produces with fg.output(handle)")
         heaps = self.heaps.prepare(plan, slot=slot, frame=frame, on_free=self._free_heap_entries)
         heap_keys = tuple(h.key for h in heaps.values())
-        memo = self._memo.get((id(plan), slot))
+        # One memo per plan, slot and set of imported objects (a window's frames alternate between
+        # its swapchain images); the memo keeps the objects, so their ids are not reused meanwhile.
+        memo_key = (id(plan), slot, tuple([id(v) for v in imports.values()]))
+        memo = self._memo.get(memo_key)
         if (memo is not None and memo.plan is plan and memo.generation == self._generation
                 and memo.heap_keys == heap_keys and same_values(memo.imports, imports)):
             # The same objects as last time: mark them used, and let persistent imports (which
             # create themselves, or copy frame data) do their per-frame part.
+            self.resolve_hits += 1
             for entry in memo.entries:
                 entry.last_used = frame
             # The memo's own dict, unless a persistent import answers with another object: the
@@ -628,8 +633,8 @@ class ResourceCache:
             resolved[r.name] = entry.resource
         if len(self._memo) >= 64:
             self._memo.clear()
-        self._memo[(id(plan), slot)] = _ResolveMemo(plan, self._generation, heap_keys, dict(imports), resolved,
-                                                    entries, persistent)
+        self._memo[memo_key] = _ResolveMemo(plan, self._generation, heap_keys, dict(imports), resolved, entries,
+                                            persistent)
         return resolved
 
     def placed_objects(self) -> list[tuple[str, Any, int]]:

@@ -248,6 +248,8 @@ def test_a_new_import_behind_the_same_name_is_bound(vk_context):
                 renderer.render(build)
                 seen.append(int(renderer.target.read()[0, 0, 0]))
             assert seen[0] != seen[1] and seen[0] == seen[2] and seen[1] == seen[3], (replay, seen)
+            # The resource cache keeps what each import resolved to: frames 2 and 3 find it again.
+            assert renderer.resources.resolve_hits == 2
             renderer.wait()
             for buf in sources:
                 renderer.allocator.free(buf)
