@@ -67,7 +67,9 @@ def _vertex_inputs():
 @dataclass
 class Arena:
     """The game's state and its frame. `update` is the fixed step, `on_frame` handles toggles and
-    the camera, `build` declares the frame."""
+    the camera, `prepare` puts the frame's data where its passes read it (FrameData: the uniforms,
+    the spawns, the HUD's quads), `build` declares the frame, once per `shape` (the toggles), frame
+    slot and size: the frame carries no per-frame data in its declaration."""
     renderer: object
     shadow_size: int = 1024
     fixed_hud: bool = False            # the HUD shows made-up timings (for reference screenshots)
@@ -92,6 +94,13 @@ class Arena:
         self.particles = self.renderer.create_buffer("particles", data=dead)
         self.hud = kit.Hud(self.renderer, scale=self.hud_scale)
         self.scene_input, self.marker_input = _vertex_inputs()
+        sc = common.scene()
+        self.mesh = {"vertices": self.renderer.create_buffer("vertices", data=sc.vertices, state="vertex_buffer",
+                                                             uses=["vertex_shader_read_storage"]),
+                     "indices": self.renderer.create_buffer("indices", data=sc.indices, state="index_buffer")}
+        uniforms = self.frame_uniforms(0.0, (16, 9))
+        self.data = {"frame": self.renderer.create_frame_data("frame", size=len(uniforms)),
+                     "arena": self.renderer.create_frame_data("arena", size=ARENA_UNIFORMS)}
 
     def close(self) -> None:
         self.hud.close()
@@ -157,20 +166,47 @@ class Arena:
                                    passes=tuple((n, 0.3 * (k + 1)) for k, n in enumerate(names)))
 
     # -- the frame ----------------------------------------------------------------------------
-    def build(self, fg, frame, loop):
-        kit = self.kit
-        width, height = frame.extent
+    def frame_uniforms(self, time: float, extent) -> bytes:
+        """shaders/scene.h's Frame block for this camera, aspect and time."""
+        width, height = extent
         aspect = width / height
-        sc = common.scene()
         camera = common.Camera(eye=self.camera.eye, target=self.camera.target)
         cascades = common.cascade_matrices(camera, aspect, deferred.MOON_DIR, splits=deferred.MOON_SPLITS,
                                            resolution=self.shadow_size)
-        uniforms = common.frame_uniforms(camera, aspect, sun_dir=deferred.MOON_DIR, sun_color=deferred.MOON_COLOR,
-                                         sun_intensity=0.4, ambient=0.3, cascades=cascades,
-                                         shadow_size=self.shadow_size, normal_offsets=deferred.MOON_NORMAL_OFFSETS,
-                                         light_count=LIGHTS, time=loop.time)
-        buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(),
-                                             "frame": uniforms, "arena": self.arena_uniforms(loop)})
+        return common.frame_uniforms(camera, aspect, sun_dir=deferred.MOON_DIR, sun_color=deferred.MOON_COLOR,
+                                     sun_intensity=0.4, ambient=0.3, cascades=cascades, shadow_size=self.shadow_size,
+                                     normal_offsets=deferred.MOON_NORMAL_OFFSETS, light_count=LIGHTS, time=time)
+
+    def shape(self, loop) -> tuple:
+        """What the frame's declaration depends on (beyond its size): the toggles."""
+        return (self.bloom, self.debug_view)
+
+    def prepare(self, loop, frame) -> None:
+        """This frame's data, once its size is known: uniforms, spawns, the HUD."""
+        width, height = frame.extent
+        self.data["frame"].set(self.frame_uniforms(loop.time, frame.extent))
+        self.data["arena"].set(self.arena_uniforms(loop))
+        lh = self.hud.line_height
+        title = "PAUSED" if loop.paused else f"shots {self.shots}"
+        flags = f"{'B' if self.bloom else '-'}{'G' if self.debug_view else '-'}"
+        top = max(1, min(6, (height // 2) // lh - 2))      # the panel keeps to the upper half
+        self.hud.stats(self.stats(loop), title=f"{title} {flags}", top=top, name_chars=9)
+        if loop.paused:
+            self.hud.text(width // 2 - 3 * 6 * self.hud.scale, height // 2 - lh // 2, "PAUSED", (1.0, 0.9, 0.3, 1.0))
+        self.hud.publish()
+
+    def player_push(self) -> bytes:
+        """The player sphere's model matrix and material (its draw's push constants), as it is now."""
+        return (glm.scale(glm.translate(glm.mat4(1.0), glm.vec3(self.player[0], PLAYER_RADIUS, self.player[1])),
+                          glm.vec3(2 * PLAYER_RADIUS)).to_bytes()
+                + np.array([0.95, 0.78, 0.25, 1.0, 0.3, 0.0, 0.15, 0.0], np.float32).tobytes())
+
+    def build(self, fg, frame, loop):
+        kit = self.kit
+        width, height = frame.extent
+        sc = common.scene()
+        buffers = {k: b.use(fg) for k, b in self.mesh.items()}
+        buffers.update({k: d.use(fg, frame) for k, d in self.data.items()})
 
         # Projectiles on the async compute queue: they also write every light of the frame.
         particles = self.particles.use(fg)
@@ -184,9 +220,6 @@ class Arena:
                 bindings={0: "arena", 1: "particles", 2: "lights"}))
 
         targets = deferred.gbuffer_targets(fg, width, height)
-        player = (glm.scale(glm.translate(glm.mat4(1.0), glm.vec3(self.player[0], PLAYER_RADIUS, self.player[1])),
-                            glm.vec3(2 * PLAYER_RADIUS)).to_bytes()
-                  + np.array([0.95, 0.78, 0.25, 1.0, 0.3, 0.0, 0.15, 0.0], np.float32).tobytes())
         with fg.add_pass("gbuffer") as p:
             p.reads(buffers["vertices"], "vertex_buffer")
             p.reads(buffers["indices"], "index_buffer")
@@ -201,7 +234,7 @@ class Arena:
                     common.draw_instances(ctx, sc, ctx.graphics_pipeline(
                         "arena_scene.vert", "gbuffer.frag", vertex_input=self.scene_input, **state), {1: "frame"})
                     first, count, offset = sc.ranges["sphere"]
-                    ctx.draw_indexed(count, 1, first, offset, push=player)
+                    ctx.draw_indexed(count, 1, first, offset, push=self.player_push())   # where it is now
                     markers = ctx.graphics_pipeline("arena_markers.vert", "gbuffer.frag",
                                                     vertex_input=self.marker_input, **state)
                     kit.bind_vertex_buffers(ctx, {0: buffers["vertices"], 1: lights})   # handles or names
@@ -213,7 +246,7 @@ class Arena:
 
         ao = deferred.ssao(fg, depth, normal, buffers["frame"], width, height)
         shadow_mask = fg.create_image("shadow_mask", format=deferred.SHADOW_MASK_FORMAT, extent=(width, height))
-        for c in range(len(cascades)):
+        for c in range(len(deferred.MOON_SPLITS) - 1):
             cascade = fg.create_image(f"shadow_cascade{c}", format=shadow_map.SHADOW_FORMAT,
                                       extent=(self.shadow_size, self.shadow_size))
             cascade = shadow_map.shadow_pass(fg, f"shadow_cascade{c}", sc, buffers, cascade, c, layer=0)
@@ -264,14 +297,7 @@ class Arena:
                 out = p.writes(out, "color_attachment_write")
                 p.execute(deferred.fullscreen("debug_composite.frag", {0: "debug"}))
 
-        lh = self.hud.line_height
-        title = "PAUSED" if loop.paused else f"shots {self.shots}"
-        flags = f"{'B' if self.bloom else '-'}{'G' if self.debug_view else '-'}"
-        top = max(1, min(6, (height // 2) // lh - 2))      # the panel keeps to the upper half
-        self.hud.stats(self.stats(loop), title=f"{title} {flags}", top=top, name_chars=9)
-        if loop.paused:
-            self.hud.text(width // 2 - 3 * 6 * self.hud.scale, height // 2 - lh // 2, "PAUSED", (1.0, 0.9, 0.3, 1.0))
-        return self.hud.draw(fg, out)
+        return self.hud.draw(fg, out, frame=frame)
 
 
 def benchmark_summary(loop, *, warmup: int = 30) -> dict:
@@ -316,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
                          hud_scale=args.hud_scale or (2 if size[0] >= 1280 else 1))
             try:
                 loop = kit.Loop(renderer, script=script, screenshot_dir=args.out, capture_mouse=script is None)
-                loop.run(game.build, update=game.update, on_frame=game.on_frame, frames=args.frames)
+                loop.run(game.build, update=game.update, on_frame=game.on_frame, frames=args.frames,
+                         prepare=game.prepare, shape=game.shape)
             finally:
                 renderer.wait()
                 game.close()

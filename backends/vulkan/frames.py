@@ -418,14 +418,18 @@ class Renderer:
         self.recording_epoch += 1
         self._declared.clear()
 
-    def render(self, build: Callable, *, redeclare: bool = True) -> FrameInfo:
+    def render(self, build: Callable, *, redeclare: bool = True, prepare: Callable | None = None) -> FrameInfo:
         """Declare (build), compile (cached), resolve, record (or replay) and submit one frame.
 
         `redeclare=False`: the caller vouches that `build` would declare this frame exactly as it
         declared the last frame of this slot with the same extent, format and swapchain image —
         structure, callbacks and imported objects (per-frame data lives in buffers the caller
         updates). The frame graph declared then is used again: no build() call, no cache lookup.
-        Resources are still resolved every frame (imports, lifetimes)."""
+        Resources are still resolved every frame (imports, lifetimes).
+
+        `prepare(frame)`: called once the target has begun the frame (`frame.extent` and the
+        swapchain image are this frame's: a window may just have been resized), before the frame is
+        declared or its resources resolved -- where per-frame data goes into FrameData."""
         if self._closed:
             raise RuntimeError("renderer is closed")
         index = self.frame
@@ -441,6 +445,8 @@ class Renderer:
             if self.target is not None:
                 began = True
                 self.target.begin_frame(frame)
+            if prepare is not None:
+                prepare(frame)
             key = None if redeclare else (slot.index, frame.extent, frame.format, frame.image_index, build,
                                           self.recording_epoch, getattr(self.target, "recreations", 0))
             declared = None if key is None else self._declared.get(key)

@@ -27,6 +27,7 @@ from framegraph.graph import Handle
 from .owner import Owner
 from .pipelines import Pipeline, VertexAttribute, VertexBinding, VertexInput
 from .recorder import _name, dynamic
+from .resources import warn_once
 from .targets import save_png
 
 try:
@@ -299,6 +300,7 @@ class Loop:
         self.screenshots: dict[str, np.ndarray] = {}
         self.reloaded: list[str] = []
         self._requests: list[str] = []
+        self._declares: dict = {}           # (build, shape) -> the function rendered for it (step)
         self._accumulator = 0.0
         self._walls: list[float] = []
         window = getattr(self.target, "window", None)
@@ -358,8 +360,17 @@ class Loop:
             except FrameGraphError as error:         # ShaderError: keep playing on the old pipelines
                 print(f"shader reload failed, keeping the old pipelines: {error}")
 
-    def step(self, build: Callable, *, update: Callable | None = None, on_frame: Callable | None = None) -> None:
-        """One frame of the loop (run() calls it until the game stops)."""
+    def step(self, build: Callable, *, update: Callable | None = None, on_frame: Callable | None = None,
+             prepare: Callable | None = None, shape: Callable | None = None) -> None:
+        """One frame of the loop (run() calls it until the game stops).
+
+        `prepare(loop, frame)` runs after the updates, once the renderer has begun the frame
+        (Renderer.render's `prepare`: `frame.extent` is this frame's): where a game whose frame is
+        declared once sets its per-frame data (FrameData, the HUD's `publish()`).
+        `shape(loop)`: a hashable key of everything the frame's declaration depends on (toggles);
+        given it, `build` runs only for a new shape (per frame slot, size and swapchain image) and
+        the frame declared then is rendered again (`render(..., redeclare=False)`); frames with a
+        screenshot are declared afresh."""
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         if self._walls:
             self.dt = self.fixed_dt if self.scripted else min(wall0 - self._walls[-1], 0.25)
@@ -384,6 +395,7 @@ class Loop:
                 update(self, self.fixed_dt)
             self.time += self.fixed_dt
         self.alpha = 0.0 if self.scripted else self._accumulator / self.fixed_dt
+        per_frame = None if prepare is None else (lambda frame: prepare(self, frame))
         requests, self._requests = self._requests, []
         futures = {}
 
@@ -397,7 +409,14 @@ class Loop:
                     futures[name] = self.renderer.readback(fg, out, pass_name=f"screenshot.{name}")
             return out
 
-        info = self.renderer.render(declare)
+        if shape is not None and not requests:
+            key = (build, shape(self))
+            declare_once = self._declares.get(key)
+            if declare_once is None:       # one function per shape: the renderer keys its frames by it
+                declare_once = self._declares[key] = lambda fg, frame: build(fg, frame, self)
+            info = self.renderer.render(declare_once, redeclare=False, prepare=per_frame)
+        else:
+            info = self.renderer.render(declare, prepare=per_frame)
         cpu_ms = (time.thread_time() - cpu0) * 1e3
         if offscreen:
             futures = {name: self.target.read(info.index) for name in requests}
@@ -419,14 +438,15 @@ class Loop:
         self.frame += 1
 
     def run(self, build: Callable, *, update: Callable | None = None, on_frame: Callable | None = None,
-            frames: int | None = None) -> "Loop":
-        """Frames until `frames` (default: the script's), the quit key, or the window is closed."""
+            frames: int | None = None, prepare: Callable | None = None, shape: Callable | None = None) -> "Loop":
+        """Frames until `frames` (default: the script's), the quit key, or the window is closed
+        (`prepare`, `shape`: see step())."""
         frames = frames if frames is not None else (self.script.frames if self.script else None)
         should_close = getattr(self.target, "should_close", None)
         while self.running and (frames is None or self.frame < frames):
             if should_close is not None and should_close():
                 break
-            self.step(build, update=update, on_frame=on_frame)
+            self.step(build, update=update, on_frame=on_frame, prepare=prepare, shape=shape)
         self.renderer.wait()
         return self
 
@@ -666,10 +686,13 @@ class Hud:
     output: `hud.text(...)`, `hud.bar(...)` while declaring, then `out = hud.draw(fg, out)`.
     The font atlas is a persistent image, bound through a descriptor set of its own (set 1)."""
 
-    def __init__(self, renderer, *, scale: int = 1, name: str = "hud") -> None:
+    def __init__(self, renderer, *, scale: int = 1, name: str = "hud", capacity: int = 1024) -> None:
         self.renderer = renderer
         self.scale = int(scale)
         self.name = name
+        self.capacity = int(capacity)          # quads a frame declared once can show (publish())
+        self._data = None                      # their FrameData, made at the first publish()
+        self._published = 0
         self.font = BitmapFont()
         width, height = self.font.size
         self.atlas = renderer.create_image(f"{name}.font", format="R8_UNORM", extent=(width, height),
@@ -727,18 +750,45 @@ class Hud:
     def instances(self) -> np.ndarray:
         return np.asarray(self._quads, np.float32).reshape(-1, 12)
 
-    def draw(self, fg, out, *, pass_name: str | None = None):
-        """Declare the HUD pass: this frame's quads uploaded as a vertex buffer (per instance), the
-        font read as a sampled image, `out` loaded and blended over. Returns out's new handle."""
+    def publish(self) -> None:
+        """Hand the quads drawn since the last frame to a HUD pass declared with `draw(..., frame=)`
+        (a frame declared once): into a FrameData of `capacity` quads, before render(). Quads past
+        the capacity are dropped, with a warning once."""
         quads = self.instances()
         self._quads = []
-        count = len(quads)
-        # Capacity in steps of 256 quads (zeros are invisible): the buffer's size is part of the
-        # frame's structure, and a size that followed the text would miss the plan cache.
-        padded = np.zeros((max(1, -(-count // 256)) * 256, 12), np.float32)
-        padded[:count] = quads
+        if self._data is None:
+            self._data = self.renderer.create_frame_data(f"{self.name}.quads", size=self.capacity * 48)
+        count = min(len(quads), self.capacity)
+        if count < len(quads):
+            warn_once(("hud capacity", self.name), f"HUD {self.name!r}: {len(quads)} quads, capacity "
+                      f"{self.capacity}: the rest are not drawn (Hud(capacity=...))")
+        padded = np.zeros((self.capacity, 12), np.float32)
+        padded[:count] = quads[:count]
+        self._data.set(padded)
+        self._published = count
+
+    def draw(self, fg, out, *, pass_name: str | None = None, frame=None):
+        """Declare the HUD pass: the quads as a vertex buffer (per instance), the font read as a
+        sampled image, `out` loaded and blended over. Returns out's new handle.
+
+        Without `frame`: this frame's quads, uploaded by a pass of the frame. With `frame` (the
+        FrameInfo): the quads `publish()` put in a FrameData, so the frame can be declared once;
+        the pass reads the quad count when it records (every frame: it is dynamic)."""
         name = pass_name or self.name
-        buffer = self.renderer.upload(fg, f"{name}.quads", padded)
+        if frame is not None:
+            if self._data is None:
+                raise FrameGraphError("call publish() before render() for a HUD drawn with frame=", pass_name=name)
+            buffer = self._data.use(fg, frame)
+            count = None
+        else:
+            quads = self.instances()
+            self._quads = []
+            count = len(quads)
+            # Capacity in steps of 256 quads (zeros are invisible): the buffer's size is part of the
+            # frame's structure, and a size that followed the text would miss the plan cache.
+            padded = np.zeros((max(1, -(-count // 256)) * 256, 12), np.float32)
+            padded[:count] = quads
+            buffer = self.renderer.upload(fg, f"{name}.quads", padded)
         font = self.atlas.use(fg)
         with fg.add_pass(name) as p:
             p.reads(buffer, "vertex_buffer")
@@ -752,8 +802,9 @@ class Hud:
                     self.sets.bind(ctx, pipeline, 1, {0: (font, "nearest")})
                     bind_vertex_buffers(ctx, {0: buffer})
                     width, height = ctx.extent()
-                    if count:
-                        ctx.draw(6, count, push=[float(width), float(height)])
+                    quads = self._published if count is None else count
+                    if quads:
+                        ctx.draw(6, quads, push=[float(width), float(height)])
             # The quad count is this frame's: under replay the pass records every frame.
             p.execute(dynamic(record))
         return out
