@@ -109,8 +109,10 @@ class _DeferredDeclaredOnce(_DeclaredOnce):
         self.frame = deferred.DeclaredOnce(renderer, shadow_size=shadow_size)
 
     def render(self, _build):
-        self.frame.update(1.0)
-        return self.renderer.render(self.frame.build, redeclare=False)
+        return self.renderer.render(self.frame.build, redeclare=False, prepare=self._prepare)
+
+    def _prepare(self, frame):
+        self.frame.prepare(frame, time=1.0)
 
 
 # -- measuring -----------------------------------------------------------------------------------

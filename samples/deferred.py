@@ -126,9 +126,8 @@ class DeclaredOnce:
     FrameData (a mapped buffer per frame slot), no upload pass.
 
         frame = deferred.DeclaredOnce(renderer)
-        while running:
-            frame.update(t)                                  # uniforms and lights for this frame
-            renderer.render(frame.build, redeclare=False)
+        while running:                                       # uniforms and lights set per frame
+            renderer.render(frame.build, redeclare=False, prepare=frame.prepare)
     """
 
     def __init__(self, renderer, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE,
@@ -148,6 +147,11 @@ class DeclaredOnce:
         for key, raw in frame_data(extent, lights=self.lights, shadow_size=self.shadow_size, camera=self.camera,
                                    t=t).items():
             self.data[key].set(raw)
+
+    def prepare(self, frame, time: float | None = None) -> None:
+        """Renderer.render's `prepare`: update() for this frame's extent, at `time` (default: the
+        frame index at 30 frames a second, as build() animates)."""
+        self.update(common.frame_time(frame, time), frame.extent)
 
     def build(self, fg, frame):
         buffers = {k: b.use(fg) for k, b in self.mesh.items()}

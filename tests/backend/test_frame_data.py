@@ -114,8 +114,7 @@ def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay,
                   on_compile=support.verified(plans)) as renderer:
         once = deferred.DeclaredOnce(renderer, shadow_size=256)
         for t, want in zip(times, expected):
-            once.update(t)
-            frame = renderer.render(once.build, redeclare=False)
+            frame = renderer.render(once.build, redeclare=False, prepare=lambda f, t=t: once.prepare(f, t))
             np.testing.assert_array_equal(renderer.target.read(frame.index), want, err_msg=f"t={t}")
         assert "upload" not in {p.name for p in renderer.last_plan.passes}
         if replay == "all":
