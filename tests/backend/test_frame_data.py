@@ -122,3 +122,37 @@ def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay,
         submits = len(renderer.last_plan.submits)
     assert len(plans) == 1, "declared once, compiled once"
     assert submits > 1 if streams == 2 else submits == 1
+
+
+def test_prepare_sees_the_frames_extent_and_a_failure_leaves_the_renderer_ready(vk_context):
+    """render(prepare=fn): fn(frame) runs once per frame, after the target began it (frame.extent is
+    the new size right after a resize) and before build; if it raises, nothing of the frame is
+    submitted and the next frame renders."""
+    seen, built = [], []
+
+    def build(fg, frame):
+        built.append(frame.index)
+        with fg.add_pass("clear") as p:
+            out = p.writes(frame.output, "color_attachment_write", discard=True)
+
+            def clear(ctx):
+                with ctx.rendering(clear=(0.25, 0.5, 0.75, 1.0)):
+                    pass
+            p.execute(clear)
+        return out
+    target = OffscreenTarget(8, 8)
+    with Renderer(vk_context, target, replay="all") as renderer:
+        renderer.render(build, prepare=lambda frame: seen.append((frame.index, frame.extent, len(built))))
+        target.resize(6, 4)
+        renderer.render(build, redeclare=False, prepare=lambda frame: seen.append((frame.index, frame.extent,
+                                                                                   len(built))))
+
+        def broken(frame):
+            raise RuntimeError("prepare failed")
+        with pytest.raises(RuntimeError, match="prepare failed"):
+            renderer.render(build, prepare=broken)
+        frame = renderer.render(build, redeclare=False)
+        image = target.read(frame.index)
+    assert seen == [(0, (8, 8), 0), (1, (6, 4), 1)]          # before build, with this frame's size
+    assert image.shape == (4, 6, 4) and tuple(image[0, 0]) == (64, 128, 191, 255)
+    assert renderer.frame == 3
