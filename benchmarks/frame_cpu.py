@@ -286,7 +286,8 @@ def main(argv=None) -> int:
                 continue
             # Streams has no hand-written peer; deferred declared once keeps its per-frame data in
             # FrameData (deferred.DeclaredOnce).
-            modes = {"chain": MODES, "streams": MODES[:4], "deferred": MODES[:4] + ("record_one_queue", "hand_written")}[name]
+            modes = {"chain": MODES, "streams": MODES[:4],
+                     "deferred": MODES[:4] + ("record_one_queue", "hand_written")}[name]
             hand = ({k: params[k] for k in ("passes", "elements", "iterations")} if name == "chain" else params)
             once = (functools.partial(_DeferredDeclaredOnce, shadow_size=params["shadow_size"]) if name == "deferred"
                     else _DeclaredOnce)
@@ -327,7 +328,8 @@ def markdown(details: dict, title: str) -> str:
              f"pass labels {details.get('labels', 'on')}; "
              f"{details['frames']} timed frames per mode (the 1,000-pass sweep a quarter), modes in rotation frame "
              f"by frame, one frame in flight; CPU = process CPU ms spent in the frame's call (median), GPU = span "
-             f"of the frame's command buffers from timestamps (median); thread CPU = the calling thread only (no driver threads)."
+             f"of the frame's command buffers from timestamps (median); thread CPU = the calling thread only "
+             f"(no driver threads)."
              + (f" What-if: {details['what_if']}." if details.get("what_if") else ""), "", table(rows), ""]
 
     def ratio(w, a, b, key="cpu_ms"):

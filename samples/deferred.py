@@ -136,7 +136,8 @@ class DeclaredOnce:
         self.renderer = renderer
         self.lights, self.debug_view, self.shadow_size = lights, debug_view, shadow_size
         self.camera = camera or common.Camera()
-        self.mesh = {"vertices": renderer.create_buffer("vertices", data=sc.vertices, state="vertex_shader_read_storage"),
+        self.mesh = {"vertices": renderer.create_buffer("vertices", data=sc.vertices,
+                                                        state="vertex_shader_read_storage"),
                      "indices": renderer.create_buffer("indices", data=sc.indices, state="index_buffer")}
         sizes = {k: len(v) for k, v in frame_data((16, 9), lights=lights, shadow_size=shadow_size).items()}
         self.data = {k: renderer.create_frame_data(k, size=n) for k, n in sizes.items()}

@@ -16,7 +16,7 @@ events and semaphores are exactly the plan's whether a frame replays or records.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, NamedTuple
 
 import vulkan as vk
 from vulkan import ffi, lib
@@ -155,6 +155,25 @@ class PassInfo:
             self.by_resource.setdefault(a.resource, []).append(a)
 
 
+class _ReplayKeys(NamedTuple):
+    """Program._replay_keys' answer and what it depended on."""
+    policy: Any
+    host_data: int               # len(host_data_passes) then (the set only grows)
+    callbacks: dict              # a copy of the frame's callbacks
+    keys: dict                   # replayable pass -> its static key (Static keys re-read in place)
+    dynamic: frozenset           # the passes recorded every frame
+    statics: list                # the passes whose callback is a Static
+
+
+class _Steady(NamedTuple):
+    """What a frame whose runs were all valid after record_replay was recorded with."""
+    resolved: dict
+    common: tuple
+    keys: dict
+    recordings: list             # (slot key, the key of the recording in that command buffer)
+    static_keys: list
+
+
 class Program:
     """One plan's Vulkan structs for one frame slot."""
 
@@ -198,8 +217,8 @@ class Program:
         self.host_data_passes: set[str] = set()      # only grows: its size tells whether it changed
         self.last_resolved: dict | None = None        # see rebind
         self.stream_ends: dict | None = None          # Renderer._finish_frame's, per plan
-        self._replay_memo: tuple | None = None        # see _replay_keys
-        self._steady: tuple | None = None             # see record_replay
+        self._replay_memo: _ReplayKeys | None = None  # see _replay_keys
+        self._steady: _Steady | None = None           # see record_replay
         self.timer_layout = None
         self.swapchains = {r.name for r in plan.resources if r.swapchain}
         # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
@@ -412,12 +431,12 @@ class Program:
         as last frame (a frame declared once, or callbacks kept by the caller) give the same answer:
         only the static keys are read again (a Static's key may be changed in place)."""
         memo = self._replay_memo
-        if (memo is not None and memo[0] == policy and memo[1] == len(self.host_data_passes)
-                and _resources.same_values(memo[2], callbacks)):
-            keys = memo[3]
-            for name in memo[5]:
+        if (memo is not None and memo.policy == policy and memo.host_data == len(self.host_data_passes)
+                and _resources.same_values(memo.callbacks, callbacks)):
+            keys = memo.keys
+            for name in memo.statics:
                 keys[name] = callbacks[name].key
-            return keys, memo[4]
+            return keys, memo.dynamic
         keys, dynamic, statics = {}, [], []
         for name in self.passes:
             callback = callbacks.get(name)
@@ -429,7 +448,7 @@ class Program:
             else:
                 dynamic.append(name)
         dynamic = frozenset(dynamic)
-        self._replay_memo = (policy, len(self.host_data_passes), dict(callbacks), keys, dynamic, statics)
+        self._replay_memo = _ReplayKeys(policy, len(self.host_data_passes), dict(callbacks), keys, dynamic, statics)
         return keys, dynamic
 
     def _layout(self, dynamic: frozenset) -> None:
@@ -476,10 +495,10 @@ class Program:
         # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold.
         common = (self.serial, epoch, _resources.generation(), timer.pool, getattr(pipelines, "reloads", 0))
         steady = self._steady
-        statics = self._replay_memo[5]
-        if (steady is not None and steady[0] is resolved and steady[1] == common and steady[2] is keys
-                and steady[4] == [keys[name] for name in statics]
-                and all(recorded.get(slot_key) is key for slot_key, key in steady[3])):
+        statics = self._replay_memo.statics
+        if (steady is not None and steady.resolved is resolved and steady.common == common and steady.keys is keys
+                and steady.static_keys == [keys[name] for name in statics]
+                and all(recorded.get(slot_key) is key for slot_key, key in steady.recordings)):
             # The very resources, callbacks and recordings of last frame (see below): nothing to record.
             return 0
         count = 0
@@ -515,7 +534,7 @@ class Program:
         finals = [(seg.slot_key, recorded.get(seg.slot_key)) for seg in self.segments]
         replay_only = (not dynamic and all(k is not None for _, k in finals)
                        and all(seg.swapchain is None for seg in self.segments))
-        self._steady = ((resolved, common, keys, finals, [keys[name] for name in statics]) if replay_only
+        self._steady = (_Steady(resolved, common, keys, finals, [keys[name] for name in statics]) if replay_only
                         else None)
         return count
 

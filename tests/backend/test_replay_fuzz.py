@@ -3,9 +3,10 @@ events -- frames of different shapes taking turns in one slot, resizes, frames d
 every frame, FrameData set or not, an imported buffer swapped, a Static key changed -- one recording
 every command of every frame and compiling every frame it declares, the other with its plan cache
 re-submitting what it can, both with the same 1-3 frames in flight (so a frame declared once is the
-same stale or fresh declaration on both). Every frame's image must be the same. The memos that make a replayed frame cheap (the resource cache's
-per plan and imports, the replay keys, the steady-frame shortcut, the pipeline left bound) all sit
-on this path: a stale one shows as a different image."""
+same stale or fresh declaration on both). Every frame's image must be the same. The memos that make
+a replayed frame cheap (the resource cache's per plan and imports, the replay keys, the
+steady-frame shortcut, the pipeline left bound) all sit on this path: a stale one shows as a
+different image."""
 from __future__ import annotations
 
 import struct
