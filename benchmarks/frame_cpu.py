@@ -81,35 +81,26 @@ def sweep_chain(passes: int):
 
 # -- hand-written --------------------------------------------------------------------------------
 
-class _DeclaredOnce:
-    """A Renderer as bench.measure_frames drives it, rendering with redeclare=False."""
+class _DeferredDeclaredOnce:
+    """The deferred frame declared once (deferred.DeclaredOnce), as bench.measure_frames drives a
+    renderer: each frame computes its uniforms and lights (the same fixed animation time as the
+    other modes) into FrameData, then renders the frame declared for its slot."""
 
-    def __init__(self, renderer):
+    def __init__(self, renderer, shadow_size: int):
+        from samples import deferred
+
         self.renderer = renderer
         self.target = renderer.target
+        self.frame = deferred.DeclaredOnce(renderer, shadow_size=shadow_size)
 
-    def render(self, build):
-        return self.renderer.render(build, redeclare=False)
+    def render(self, _build, *, redeclare: bool = False):
+        return self.renderer.render(self.frame.build, redeclare=False, prepare=self._prepare)
 
     def wait(self):
         self.renderer.wait()
 
     def __getattr__(self, name):
         return getattr(self.renderer, name)
-
-
-class _DeferredDeclaredOnce(_DeclaredOnce):
-    """The deferred frame declared once: each frame computes its uniforms and lights (the same
-    fixed animation time as the other modes) and sets them into FrameData, then renders."""
-
-    def __init__(self, renderer, shadow_size: int):
-        from samples import deferred
-
-        super().__init__(renderer)
-        self.frame = deferred.DeclaredOnce(renderer, shadow_size=shadow_size)
-
-    def render(self, _build):
-        return self.renderer.render(self.frame.build, redeclare=False, prepare=self._prepare)
 
     def _prepare(self, frame):
         self.frame.prepare(frame, time=1.0)
@@ -137,7 +128,7 @@ def one_queue_profile(ctx):
 
 
 def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, hand_params=None,
-            declared_once=_DeclaredOnce, labels: bool = False) -> list[dict]:
+            declared_once=None, labels: bool = False) -> list[dict]:
     """Every mode of one frame, measured one frame each in rotation (see strategies.run_interleaved:
     a GPU's clock state otherwise follows the order of the blocks)."""
     from framegraph.backends.vulkan import OffscreenTarget, Renderer
@@ -154,7 +145,9 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
             r = stack.enter_context(Renderer(ctx, OffscreenTarget(*size), timestamps="frame", frames_in_flight=1,
                                              replay="all" if mode.startswith("replay") else False,
                                              name=f"{name}-{mode}", device=profile, labels=labels))
-            runners[mode] = declared_once(r) if mode.endswith("_declared_once") else r
+            # `declared_once(renderer)`: a stand-in for frames whose declared-once form differs
+            # (deferred); the others render `build` with redeclare=False.
+            runners[mode] = declared_once(r) if declared_once and mode.endswith("_declared_once") else r
             record = record or r
         if "hand_written" in modes:
             from benchmarks import hand_written
@@ -164,7 +157,8 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
         for i in range(warmup + frames):
             rotation = order[i % len(order):] + order[:i % len(order)]
             for mode in rotation:
-                one = bench.measure_frames(runners[mode], build, frames=1, warmup=0)
+                one = bench.measure_frames(runners[mode], build, frames=1, warmup=0,
+                                           redeclare=not mode.endswith("_declared_once"))
                 if i >= warmup:
                     for key in times[mode]:
                         times[mode][key] += one[key]
@@ -290,7 +284,7 @@ def main(argv=None) -> int:
                      "deferred": MODES[:4] + ("record_one_queue", "hand_written")}[name]
             hand = ({k: params[k] for k in ("passes", "elements", "iterations")} if name == "chain" else params)
             once = (functools.partial(_DeferredDeclaredOnce, shadow_size=params["shadow_size"]) if name == "deferred"
-                    else _DeclaredOnce)
+                    else None)
             rows += measure(ctx, name, build, size, modes=modes, frames=frames_n, warmup=args.warmup, hand_params=hand,
                             declared_once=once, labels=args.labels == "on")
             print(f"{name}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)

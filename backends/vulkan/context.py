@@ -184,20 +184,18 @@ class VulkanContext:
     def device_function(self, name: str, pfn_type: str):
         """A device-level extension command as a raw cffi function pointer (None when the device
         lacks it): the binding's own wrapper costs several µs of argument conversion per call."""
-        functions = self.__dict__.setdefault("_device_functions", {})
-        fn = functions.get(name, False)
-        if fn is False:
-            raw = vk.lib.vkGetDeviceProcAddr(self.device, name.encode())
-            fn = functions[name] = None if raw == vk.ffi.NULL else vk.ffi.cast(pfn_type, raw)
-        return fn
+        return self._raw_function("_device_functions", vk.lib.vkGetDeviceProcAddr, self.device, name, pfn_type)
 
     def instance_function(self, name: str, pfn_type: str):
         """An instance-extension command (e.g. debug-utils labels) as a raw cffi function pointer,
         None when absent; see device_function."""
-        functions = self.__dict__.setdefault("_instance_functions", {})
+        return self._raw_function("_instance_functions", vk.lib.vkGetInstanceProcAddr, self.instance, name, pfn_type)
+
+    def _raw_function(self, cache: str, get_proc_addr, owner, name: str, pfn_type: str):
+        functions = self.__dict__.setdefault(cache, {})
         fn = functions.get(name, False)
         if fn is False:
-            raw = vk.lib.vkGetInstanceProcAddr(self.instance, name.encode())
+            raw = get_proc_addr(owner, name.encode())
             fn = functions[name] = None if raw == vk.ffi.NULL else vk.ffi.cast(pfn_type, raw)
         return fn
 

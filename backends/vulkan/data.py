@@ -494,20 +494,9 @@ def readback(renderer, fg, handle: Handle, *, queue: str = "graphics", mip: int 
 
 # -- what Renderer's thin methods call ----------------------------------------------------------------
 
-def create_buffer(renderer, name: str, *, data=None, size: int | None = None, state: str = "general",
-                  uses: Sequence[str] = ()) -> PersistentBuffer:
-    raw = None if data is None else as_bytes(data)
-    if size is None:
-        if raw is None:
-            raise FrameGraphError("give data= or size=", resource=name)
-        size = len(raw)
-    if raw is not None and len(raw) > size:
-        raise FrameGraphError(f"{len(raw)} bytes of data for a {size}-byte buffer", resource=name)
-    return PersistentBuffer(renderer, name, size=max(4, -(-int(size) // 4) * 4), data=raw, state=state, uses=uses)
-
-
-def create_frame_data(renderer, name: str, *, data=None, size: int | None = None, uses: Sequence[str] = ()
-                      ) -> FrameData:
+def _buffer_data(name: str, data, size: int | None) -> tuple[bytes | None, int]:
+    """(the data as bytes or None, the buffer's size rounded up to 4 bytes) for a buffer made with
+    `data=` and/or `size=` (at least one; the data must fit)."""
     raw = None if data is None else as_bytes(data)
     if size is None:
         if raw is None:
@@ -516,7 +505,21 @@ def create_frame_data(renderer, name: str, *, data=None, size: int | None = None
     size = int(size)
     if size < 1:
         raise FrameGraphError(f"size must be at least 1 byte, got {size}", resource=name)
-    return FrameData(renderer, name, size=max(4, -(-size // 4) * 4), data=raw, uses=uses)
+    if raw is not None and len(raw) > size:
+        raise FrameGraphError(f"{len(raw)} bytes of data for a {size}-byte buffer", resource=name)
+    return raw, max(4, -(-size // 4) * 4)
+
+
+def create_buffer(renderer, name: str, *, data=None, size: int | None = None, state: str = "general",
+                  uses: Sequence[str] = ()) -> PersistentBuffer:
+    raw, size = _buffer_data(name, data, size)
+    return PersistentBuffer(renderer, name, size=size, data=raw, state=state, uses=uses)
+
+
+def create_frame_data(renderer, name: str, *, data=None, size: int | None = None, uses: Sequence[str] = ()
+                      ) -> FrameData:
+    raw, size = _buffer_data(name, data, size)
+    return FrameData(renderer, name, size=size, data=raw, uses=uses)
 
 
 def create_image(renderer, name: str, *, format, extent, data=None, mips: int = 1, layers: int = 1,
