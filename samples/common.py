@@ -8,7 +8,9 @@ places the barriers, the backend records. Importing this module does not load Vu
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import struct
 import sys
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -23,6 +25,7 @@ except ImportError:
 STRATEGIES = ("naive", "per_resource", "batched", "split")
 VERTEX_FLOATS = 8           # shaders/scene.h Vertex: vec4 position (xyz, u), vec4 normal (xyz, v)
 FRAME_UNIFORMS = 320        # shaders/scene.h Frame, std140
+FRAME_TIME = 268            # offset of Frame.camera_pos.w, the time in seconds
 LIGHT_FLOATS = 8            # shaders/scene.h PointLight: vec4 position (xyz, radius), vec4 colour (rgb, intensity)
 
 
@@ -172,6 +175,10 @@ class Camera:
     near: float = 0.1
     far: float = 80.0
 
+    def key(self) -> tuple:
+        """Everything the matrices depend on, hashable: what the per-frame memos below key on."""
+        return (tuple(self.eye), tuple(self.target), self.fov_degrees, self.near, self.far)
+
     def view(self) -> glm.mat4:
         return glm.lookAtRH(glm.vec3(*self.eye), glm.vec3(*self.target), glm.vec3(0, 1, 0))
 
@@ -184,7 +191,16 @@ class Camera:
 
 def cascade_matrices(camera: Camera, aspect: float, sun_dir, splits=(0.1, 9.0, 40.0), resolution: int = 1024):
     """Light view-projections for shadow cascades: each covers the bounding sphere of one slice of the
-    camera frustum (so its size does not swim as the camera turns), snapped to whole shadow texels."""
+    camera frustum (so its size does not swim as the camera turns), snapped to whole shadow texels.
+
+    Worked out again only when the camera, aspect, sun or splits change (a frame that replays its
+    commands would otherwise spend most of its CPU here); the matrices returned are the caller's."""
+    return [glm.mat4(m) for m in _cascades(camera.key(), aspect, tuple(sun_dir), tuple(splits), resolution)]
+
+
+@functools.lru_cache(maxsize=32)
+def _cascades(camera: tuple, aspect: float, sun_dir: tuple, splits: tuple, resolution: int) -> tuple:
+    camera = Camera(*camera)
     inv_view = glm.inverse(camera.view())
     light_dir = glm.normalize(glm.vec3(*sun_dir))
     matrices = []
@@ -208,22 +224,34 @@ def cascade_matrices(camera: Camera, aspect: float, sun_dir, splits=(0.1, 9.0, 4
         offset = glm.vec2(round(origin.x / texel) * texel - origin.x, round(origin.y / texel) * texel - origin.y)
         snap = glm.translate(glm.mat4(1.0), glm.vec3(offset.x, offset.y, 0.0))
         matrices.append(snap * proj * view)
-    return matrices
+    return tuple(matrices)
 
 
 def frame_uniforms(camera: Camera, aspect: float, *, sun_dir, sun_color, sun_intensity: float, ambient: float,
                    cascades, shadow_size: int, normal_offsets=(0.02, 0.06), light_count: int = 0,
                    time: float = 0.0) -> bytes:
     """shaders/scene.h's Frame block (std140: column-major mat4s, vec4s)."""
-    view_proj = camera.projection(aspect) * camera.view()
     cascades = list(cascades) + [glm.mat4(1.0)] * (2 - len(cascades))
     d = glm.normalize(glm.vec3(*sun_dir))
-    vectors = np.array([[*camera.eye, time], [d.x, d.y, d.z, sun_intensity], [*sun_color, ambient],
-                        [1.0 / shadow_size, normal_offsets[0], normal_offsets[1], float(light_count)]], np.float32)
-    data = (view_proj.to_bytes() + glm.inverse(view_proj).to_bytes() + cascades[0].to_bytes()
-            + cascades[1].to_bytes() + vectors.tobytes())
+    vectors = struct.pack("16f", *camera.eye, time, d.x, d.y, d.z, sun_intensity, *sun_color, ambient,
+                          1.0 / shadow_size, normal_offsets[0], normal_offsets[1], float(light_count))
+    data = _camera_block(camera.key(), aspect) + cascades[0].to_bytes() + cascades[1].to_bytes() + vectors
     assert len(data) == FRAME_UNIFORMS
     return data
+
+
+@functools.lru_cache(maxsize=32)
+def _camera_block(camera: tuple, aspect: float) -> bytes:
+    """The Frame block's view-projection and its inverse, worked out when the camera moves."""
+    camera = Camera(*camera)
+    view_proj = camera.projection(aspect) * camera.view()
+    return view_proj.to_bytes() + glm.inverse(view_proj).to_bytes()
+
+
+def with_time(uniforms: bytes, time: float) -> bytes:
+    """A Frame block (frame_uniforms) with its time replaced: a frame whose camera did not move
+    needs nothing else made again."""
+    return uniforms[:FRAME_TIME] + struct.pack("f", time) + uniforms[FRAME_TIME + 4:]
 
 
 def frame_time(frame, time: float | None) -> float:

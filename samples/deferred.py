@@ -35,6 +35,7 @@ import colorsys
 import functools
 import math
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
@@ -64,29 +65,43 @@ SSAO = (0.6, 1.5)                      # radius (world units), strength (exponen
 
 def light_data(count: int, t: float) -> np.ndarray:
     """`count` point lights (shaders/scene.h PointLight) on rings around the middle of the scene,
-    coloured round the hue circle, orbiting with time. Computed every frame, so in numpy: only the
-    positions move; the rest is made once per count."""
-    ring, k, per_ring, direction, radius, lights = _light_layout(count)
-    a = 2 * math.pi * (k + 0.5 * ring) / per_ring + direction * (t * 0.4) / (1 + ring)
-    lights = lights.copy()
-    lights[:, 0] = radius * np.cos(a)
-    lights[:, 1] = 0.35 + 0.5 * (0.5 + 0.5 * np.sin(3 * a + ring))
-    lights[:, 2] = radius * np.sin(a)
+    coloured round the hue circle, orbiting with time. Computed every frame, so in as few numpy calls
+    as it takes (each costs microseconds, more once the GPU's work has had the caches): only the
+    positions move, and each coordinate is a sine of an angle linear in t."""
+    layout = _light_layout(count)
+    lights = layout.lights.copy()
+    lights[:, :3] = (np.sin(layout.angle + layout.rate * t) * layout.scale + layout.offset).T
     return lights
 
 
+class _LightLayout(NamedTuple):
+    """Light n at time t: position[i] = sin(angle[i, n] + rate[i, n] * t) * scale[i, n] + offset[i]."""
+    angle: np.ndarray         # (3, count)
+    rate: np.ndarray          # (3, count)
+    scale: np.ndarray         # (3, count)
+    offset: np.ndarray        # (3, 1)
+    lights: np.ndarray        # (count, LIGHT_FLOATS): range, colour and intensity filled in
+
+
 @functools.lru_cache(maxsize=8)
-def _light_layout(count: int) -> tuple:
-    """What does not move: each light's ring, place on it, direction, radius; the light array with
-    range, colour (colorsys hues round the circle) and intensity filled in."""
+def _light_layout(count: int) -> _LightLayout:
+    """What does not move. Light n is on ring n % 4 (radius r), at place n // 4 on it, turning one
+    way on even rings and the other on odd ones, outer rings slower: its angle is
+    a = phase + rate * t, its position (r cos a, 0.6 + 0.25 sin(3a + ring), r sin a). Colours go
+    round the hue circle (colorsys)."""
     rings = (2.3, 4.0, 5.6, 8.6)
     i = np.arange(count)
     ring = i % len(rings)
+    phase = 2 * math.pi * (i // len(rings) + 0.5 * ring) / math.ceil(count / len(rings))
+    rate = np.where(ring % 2 == 0, 1.0, -1.0) * 0.4 / (1 + ring)
+    radius = np.array(rings)[ring]
     lights = np.zeros((count, common.LIGHT_FLOATS), np.float32)
     for n in range(count):
         lights[n, 3:] = (1.9, *colorsys.hsv_to_rgb((n * 0.61803398875) % 1.0, 0.85, 1.0), 1.6)
-    return (ring, i // len(rings), math.ceil(count / len(rings)), np.where(ring % 2 == 0, 1.0, -1.0),
-            np.array(rings)[ring], lights)
+    return _LightLayout(angle=np.stack([phase + math.pi / 2, 3 * phase + ring, phase]),
+                        rate=np.stack([rate, 3 * rate, rate]),
+                        scale=np.stack([radius, np.full(count, 0.25), radius]),
+                        offset=np.array([[0.0], [0.6], [0.0]]), lights=lights)
 
 
 def bloom_mips(width: int, height: int) -> int:
@@ -97,16 +112,21 @@ def bloom_mips(width: int, height: int) -> int:
 
 def frame_data(extent, *, lights: int = 64, shadow_size: int = SHADOW_SIZE, camera: common.Camera | None = None,
                t: float = 0.0) -> dict[str, bytes]:
-    """What changes from frame to frame: the Frame uniform block and the lights (at time `t`)."""
+    """What changes from frame to frame: the Frame uniform block and the lights (at time `t`). The
+    block's matrices are worked out again only when the camera, size or settings change."""
     width, height = extent
-    aspect = width / height
-    camera = camera or common.Camera()
-    cascades = common.cascade_matrices(camera, aspect, MOON_DIR, splits=MOON_SPLITS, resolution=shadow_size)
-    uniforms = common.frame_uniforms(camera, aspect, sun_dir=MOON_DIR, sun_color=MOON_COLOR, sun_intensity=0.4,
-                                     ambient=0.3, cascades=cascades, shadow_size=shadow_size,
-                                     normal_offsets=MOON_NORMAL_OFFSETS, light_count=lights, time=t)
+    block = _frame_block((camera or common.Camera()).key(), width / height, lights, shadow_size)
     # A buffer has at least one light's bytes; the shaders read `lights` of them.
-    return {"frame": uniforms, "lights": light_data(max(1, lights), t).tobytes()}
+    return {"frame": common.with_time(block, t), "lights": light_data(max(1, lights), t).tobytes()}
+
+
+@functools.lru_cache(maxsize=16)
+def _frame_block(camera: tuple, aspect: float, lights: int, shadow_size: int) -> bytes:
+    camera = common.Camera(*camera)
+    cascades = common.cascade_matrices(camera, aspect, MOON_DIR, splits=MOON_SPLITS, resolution=shadow_size)
+    return common.frame_uniforms(camera, aspect, sun_dir=MOON_DIR, sun_color=MOON_COLOR, sun_intensity=0.4,
+                                 ambient=0.3, cascades=cascades, shadow_size=shadow_size,
+                                 normal_offsets=MOON_NORMAL_OFFSETS, light_count=lights, time=0.0)
 
 
 def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE,

@@ -134,3 +134,62 @@ def test_animation_changes_data_not_structure(name):
     early = SAMPLES[name].build_graph(width=64, height=64, time=0.0).graph()
     late = SAMPLES[name].build_graph(width=64, height=64, time=7.5).graph()
     assert early == late
+
+
+def _lights_by_hand(count: int, t: float) -> list[tuple]:
+    """The lights' positions as the docstring of deferred._light_layout states them, one by one."""
+    import math
+    rings = (2.3, 4.0, 5.6, 8.6)
+    out = []
+    for n in range(count):
+        ring = n % 4
+        a = 2 * math.pi * (n // 4 + 0.5 * ring) / math.ceil(count / 4) + (1 if ring % 2 == 0 else -1) * 0.4 * t / (1 + ring)
+        out.append((rings[ring] * math.cos(a), 0.6 + 0.25 * math.sin(3 * a + ring), rings[ring] * math.sin(a)))
+    return out
+
+
+@pytest.mark.parametrize("count", [1, 5, 64])
+def test_light_positions_follow_their_rings(count):
+    import numpy as np
+    for t in (0.0, 1.0, 123.4):
+        lights = deferred.light_data(count, t)
+        assert lights.shape == (count, 8) and lights.dtype == np.float32
+        np.testing.assert_allclose(lights[:, :3], _lights_by_hand(count, t), atol=2e-5)
+        assert (lights[:, 3:] == deferred.light_data(count, 0.0)[:, 3:]).all()     # only positions move
+    assert not (deferred.light_data(count, 0.0)[:, :3] == deferred.light_data(count, 0.5)[:, :3]).all()
+
+
+def test_frame_block_changes_with_time_camera_and_size():
+    """frame_data's matrices come from a memo: a new time changes only the time; a moved camera or
+    another size changes the matrices."""
+    import struct
+
+    from framegraph.samples import common
+
+    camera = common.Camera()
+    a = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=1.0)["frame"]
+    b = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=2.5)["frame"]
+    t = common.FRAME_TIME
+    assert a[:t] == b[:t] and a[t + 4:] == b[t + 4:]
+    assert struct.unpack_from("f", b, t)[0] == 2.5
+    camera.eye = (3.0, 4.0, 5.0)
+    moved = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=1.0)["frame"]
+    wider = deferred.frame_data((128, 64), shadow_size=256, camera=common.Camera(), t=1.0)["frame"]
+    assert moved[:256] != a[:256] and wider[:128] != a[:128]
+    # The memoized block is what frame_uniforms makes from scratch.
+    cascades = common.cascade_matrices(camera, 1.0, deferred.MOON_DIR, splits=deferred.MOON_SPLITS, resolution=256)
+    fresh = common.frame_uniforms(camera, 1.0, sun_dir=deferred.MOON_DIR, sun_color=deferred.MOON_COLOR,
+                                  sun_intensity=0.4, ambient=0.3, cascades=cascades, shadow_size=256,
+                                  normal_offsets=deferred.MOON_NORMAL_OFFSETS, light_count=64, time=1.0)
+    assert moved == fresh
+
+
+def test_cascade_matrices_are_the_callers():
+    """cascade_matrices is memoized; what it returns may be changed without changing the next answer."""
+    from framegraph.samples import common
+
+    first = common.cascade_matrices(common.Camera(), 1.5, deferred.MOON_DIR, splits=deferred.MOON_SPLITS)
+    expected = [m.to_bytes() for m in first]
+    first[0][0][0] = 99.0
+    again = common.cascade_matrices(common.Camera(), 1.5, deferred.MOON_DIR, splits=deferred.MOON_SPLITS)
+    assert [m.to_bytes() for m in again] == expected
