@@ -87,13 +87,18 @@ class _Persistent:
         self._data = data
         self.physical: PhysicalImage | PhysicalBuffer | None = None
         self._destroyed = False
+        self._checked = None        # the plan resource last checked against `physical`
 
     def _created(self, usage: int, plan_resource, queue: str) -> Any:
         raise NotImplementedError
 
     def resolve(self, plan_resource, *, queue: str = "graphics"):
         """The object behind this import in a plan (ResourceCache calls it): created on first use
-        with the plan's usage, then checked against later plans."""
+        with the plan's usage, then checked against later plans (a frame declared once brings the
+        same plan resource every frame: checked once; destroy() clears `physical`)."""
+        physical = self.physical
+        if plan_resource is self._checked and physical is not None:
+            return physical
         if self._destroyed:
             raise FrameGraphError("persistent resource used after destroy()", resource=self.name)
         needed = flag_bits(plan_resource.usage)
@@ -104,6 +109,7 @@ class _Persistent:
                 f"this frame uses it in a new way ({', '.join(plan_resource.usage)}) that its first frame did "
                 f"not: pass uses=[...] access names when creating it so it is made for every use",
                 resource=self.name)
+        self._checked = plan_resource
         return self.physical
 
     def _staging(self):

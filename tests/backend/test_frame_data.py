@@ -93,6 +93,47 @@ def test_bad_use_names_the_resource(vk_context):
         assert data.version == version
 
 
+@pytest.mark.parametrize("replay", (False, "all"))
+def test_destroyed_data_in_a_frame_declared_once_is_refused(vk_context, tmp_path, replay):
+    """A frame declared once brings the same plan resources every frame, and persistent imports
+    check them once; destroy() must still be caught at the next frame (naming the resource), and the
+    renderer render the next frame that does not use it."""
+    (tmp_path / "add.comp").write_text(ADD)
+    with Renderer(vk_context, replay=replay) as renderer:
+        renderer.add_shader_path(tmp_path)
+        src = renderer.create_frame_data("inputs", data=np.ones(N, np.float32))
+        dst = renderer.create_buffer("dst", data=np.zeros(N, np.float32))
+        other = renderer.create_buffer("other", data=np.ones(N, np.float32))
+
+        def declare(fg, source):
+            d = dst.use(fg)
+            with fg.add_pass("add", queue="compute") as p:
+                p.reads(source, "compute_shader_read_storage")
+                d = p.writes(d, "compute_shader_write_storage")
+                p.execute(lambda ctx: ctx.dispatch_threads(N, pipeline=ctx.compute_pipeline("add.comp"),
+                                                           bindings={0: source, 1: d}))
+            return d
+
+        def with_data(fg, frame):
+            return declare(fg, src.use(fg, frame))
+
+        def with_buffer(fg, frame):
+            return declare(fg, other.use(fg))
+
+        for build in (with_data, with_buffer):
+            for _ in range(3):
+                renderer.render(build, redeclare=False)
+        for gone, build in ((src, with_data), (other, with_buffer)):
+            gone.destroy()
+            with pytest.raises(FrameGraphError, match="used after destroy") as e:
+                renderer.render(build, redeclare=False)
+            assert e.value.resource.startswith(gone.name), e.value.resource
+        fresh = renderer.create_buffer("fresh", data=np.ones(N, np.float32))
+        renderer.render(lambda fg, frame: declare(fg, fresh.use(fg)))
+        got = dst.read(np.float32)
+    np.testing.assert_array_equal(got, np.full(N, 7.0, np.float32))    # 3 + 3 frames, then the fresh one
+
+
 @pytest.mark.parametrize("streams", (1, 2))
 @pytest.mark.parametrize("replay", (False, "all"))
 def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay, streams):
