@@ -8,7 +8,8 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
                   (no build() call, no plan-cache lookup; resources still resolved every frame).
                   Chain and streams carry no per-frame data; deferred's uniforms and lights are
                   computed every frame and set into FrameData (deferred.DeclaredOnce: mapped
-                  buffers, no upload pass), inside the measured time
+                  buffers, no upload pass), inside the measured time; the results page also gives
+                  the thread CPU of that data alone ("data")
     record_declared_once  the frame declared once (as above), every command recorded every frame:
                   what hand_written does (its structs built once, its commands recorded every frame)
     record_one_queue  record, with every logical queue on the graphics queue (deferred: its SSAO runs
