@@ -381,8 +381,8 @@ def table(rows) -> str:
         thread = "-" if thread is None else f"{thread:.3f}"
         ratio = r["cpu_ms"] / record[r["workload"]] if record.get(r["workload"]) else float("nan")
         data = "-" if r.get("data_cpu_ms") is None else f"{r['data_cpu_ms']:.3f}"
-        lines.append(f"| {r['workload']} | {r['mode']} | {r['passes']} | {r['cpu_ms']:.3f} | {thread} | {data} | {gpu} | "
-                     f"{ratio:.2f} |")
+        lines.append(f"| {r['workload']} | {r['mode']} | {r['passes']} | {r['cpu_ms']:.3f} | {thread} | {data} | "
+                     f"{gpu} | {ratio:.2f} |")
     return "\n".join(lines)
 
 

@@ -143,7 +143,8 @@ def _lights_by_hand(count: int, t: float) -> list[tuple]:
     out = []
     for n in range(count):
         ring = n % 4
-        a = 2 * math.pi * (n // 4 + 0.5 * ring) / math.ceil(count / 4) + (1 if ring % 2 == 0 else -1) * 0.4 * t / (1 + ring)
+        turn = (1 if ring % 2 == 0 else -1) * 0.4 * t / (1 + ring)
+        a = 2 * math.pi * (n // 4 + 0.5 * ring) / math.ceil(count / 4) + turn
         out.append((rings[ring] * math.cos(a), 0.6 + 0.25 * math.sin(3 * a + ring), rings[ring] * math.sin(a)))
     return out
 

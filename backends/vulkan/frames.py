@@ -10,7 +10,6 @@ from __future__ import annotations
 import _signal  # signal's functions without its enum conversions (~2 us a call): this runs every frame
 import os
 import signal
-import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -81,10 +80,12 @@ class _InterruptsDeferred:
     def __enter__(self):
         self.previous = None
         self.pending = False
-        if threading.current_thread() is threading.main_thread():
-            previous = _signal.getsignal(_SIGINT)
-            if previous is not None:           # None: installed outside Python, cannot be restored
+        previous = _signal.getsignal(_SIGINT)
+        if previous is not None:               # None: installed outside Python, cannot be restored
+            try:
                 self.previous = _signal.signal(_SIGINT, self._hold)
+            except ValueError:                 # not the main thread, which alone gets Python's signals
+                pass
         return self
 
     def _hold(self, signum, frame) -> None:
@@ -469,7 +470,7 @@ class Renderer:
                     self._declared[key] = (fg, frame.output, compiled)
             plan = self.last_plan = compiled.plan
 
-            resolved = self.resources.resolve(plan, outputs=fg.outputs, imports=fg.imports, slot=slot.index,
+            resolved = self.resources.resolve(plan, imports=fg.imports, slot=slot.index,
                                               frame=index)
             program = compiled.programs.get(slot.index)
             if program is None:

@@ -489,7 +489,8 @@ class Program:
         if dynamic is not self.layout_key and dynamic != self.layout_key:
             self._layout(dynamic)
         pipelines = renderer.pipelines
-        pipelines.poll()     # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
+        if pipelines.watch:
+            pipelines.poll()     # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
         slot = self.slot
         recorded = slot.recorded
         # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold.
@@ -497,10 +498,13 @@ class Program:
         steady = self._steady
         statics = self._replay_memo.statics
         if (steady is not None and steady.resolved is resolved and steady.common == common and steady.keys is keys
-                and steady.static_keys == [keys[name] for name in statics]
-                and all(recorded.get(slot_key) is key for slot_key, key in steady.recordings)):
+                and (not statics or steady.static_keys == [keys[name] for name in statics])):
             # The very resources, callbacks and recordings of last frame (see below): nothing to record.
-            return 0
+            for slot_key, key in steady.recordings:
+                if recorded.get(slot_key) is not key:
+                    break
+            else:
+                return 0
         count = 0
         for index, seg in enumerate(self.segments):
             if seg.swapchain is not None:
@@ -685,7 +689,9 @@ def end_commands(cmd) -> None:
 def queue_submit(queue, count: int, infos) -> None:
     """vkQueueSubmit2 without a fence, raising the binding's exception for a failure: called
     through `lib`, since the binding's wrapper converts every argument again (~15 µs a call)."""
-    check(lib.vkQueueSubmit2(queue, count, infos, ffi.NULL))
+    result = lib.vkQueueSubmit2(queue, count, infos, ffi.NULL)
+    if result != vk.VK_SUCCESS:             # check(), written out: this is every frame's submit
+        raise vk.exception_codes[result]
 
 
 def _names(dep) -> list[str]:

@@ -559,8 +559,9 @@ class ResourceCache:
             warn_once(("all culled", plan.graph, plan.culled),
                       f"frame {plan.graph!r}: every pass was culled ({', '.join(plan.culled)}), so it records "
                       "nothing; mark what the frame produces with fg.output(handle)")
-        heaps = self.heaps.prepare(plan, slot=slot, frame=frame, on_free=self._free_heap_entries)
-        heap_keys = tuple(h.key for h in heaps.values())
+        heaps = (self.heaps.prepare(plan, slot=slot, frame=frame, on_free=self._free_heap_entries) if plan.heaps
+                 else {})
+        heap_keys = tuple([h.key for h in heaps.values()])
         # One memo per plan, slot and set of imported objects (a window's frames alternate between
         # its swapchain images); the memo keeps the objects, so their ids are not reused meanwhile.
         memo_key = (id(plan), slot, tuple([id(v) for v in imports.values()]))

@@ -78,7 +78,7 @@ class OffscreenTarget:
         self.renderer = renderer
 
     def begin_frame(self, frame) -> None:
-        frame.extent = self.extent
+        frame.extent = (self.width, self.height)
         frame.format = self._format_name
 
     def declare(self, fg, frame) -> Handle:
@@ -114,7 +114,7 @@ class OffscreenTarget:
     def reuse_graph(self, fg, frame) -> None:
         """The renderer uses `fg`, declared for an earlier frame of this slot, again."""
         if self.readback:
-            self._pending = (frame.slot, (frame.index, self._buffer(frame.slot), self.extent))
+            self._pending = (frame.slot, (frame.index, self._buffer(frame.slot), frame.extent))
 
     def end_frame(self, frame, present_queue) -> None:
         if self._pending is not None:

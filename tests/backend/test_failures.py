@@ -152,6 +152,33 @@ def test_ctrl_c_while_a_frame_is_handed_to_the_driver_waits_for_the_frame(vk_con
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_frames_render_from_a_thread_other_than_the_main_one(vk_context, multipass, reference):
+    """Only the main thread may install signal handlers: from a render thread the Ctrl-C guard steps
+    aside (Python delivers SIGINT to the main thread anyway) and frames render as usual."""
+    import signal
+    import threading
+
+    before = signal.getsignal(signal.SIGINT)
+    target = OffscreenTarget(48, 32)
+    results, errors = [], []
+
+    def run():
+        try:
+            with Renderer(vk_context, target, frames_in_flight=2, replay="all") as renderer:
+                for _ in range(3):
+                    frame = renderer.render(multipass.build)
+                renderer.wait()
+                results.append(target.read(frame.index))
+        except BaseException as error:          # the assertion below names it
+            errors.append(error)
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    assert not errors, errors
+    np.testing.assert_array_equal(results[0], reference)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_numpy_array_as_an_import_names_the_resource(vk_context):
     def build(fg, frame):
         data = fg.import_buffer("user_data", size=64, initial="compute_shader_read_storage",
