@@ -166,7 +166,12 @@ def test_replay_markers_exported_and_poll_public(vk_context, monkeypatch):
 
         for _ in range(2):
             renderer.render(build)
-    assert polls == [0, 1]           # a replayed frame looks no pipeline up: the recorder polls
+        assert polls == []               # nothing watched: nothing to poll
+        renderer.pipelines.watch = True
+        for _ in range(2):
+            renderer.render(build)
+        renderer.pipelines.watch = False
+    assert polls == [2, 3]           # a replayed frame looks no pipeline up: the recorder polls
 
 
 def test_one_as_bytes():
