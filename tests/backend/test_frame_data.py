@@ -35,6 +35,16 @@ void main() {
 """
 
 
+def _add(fg, src, dst):
+    """One compute pass: dst += src (add.comp); returns dst's new version."""
+    with fg.add_pass("add", queue="compute") as p:
+        p.reads(src, "compute_shader_read_storage")
+        dst = p.writes(dst, "compute_shader_write_storage")
+        p.execute(lambda ctx: ctx.dispatch_threads(N, pipeline=ctx.compute_pipeline("add.comp"),
+                                                   bindings={0: src, 1: dst}))
+    return dst
+
+
 @pytest.mark.parametrize("replay", MODES)
 @pytest.mark.parametrize("frames_in_flight", (1, 2, 3))
 def test_each_frame_reads_the_data_set_before_it(vk_context, tmp_path, replay, frames_in_flight):
@@ -51,13 +61,7 @@ def test_each_frame_reads_the_data_set_before_it(vk_context, tmp_path, replay, f
         dst = renderer.create_buffer("dst", data=np.zeros(N, np.float32))
 
         def build(fg, frame):
-            s, d = src.use(fg, frame), dst.use(fg)
-            with fg.add_pass("add", queue="compute") as p:
-                p.reads(s, "compute_shader_read_storage")
-                d = p.writes(d, "compute_shader_write_storage")
-                p.execute(lambda ctx: ctx.dispatch_threads(N, pipeline=ctx.compute_pipeline("add.comp"),
-                                                           bindings={0: s, 1: d}))
-            return d
+            return _add(fg, src.use(fg, frame), dst.use(fg))
         frames = 7
         for k in range(frames):
             src.set(np.arange(N, dtype=np.float32) * 2.0 ** k)
@@ -106,13 +110,7 @@ def test_destroyed_data_in_a_frame_declared_once_is_refused(vk_context, tmp_path
         other = renderer.create_buffer("other", data=np.ones(N, np.float32))
 
         def declare(fg, source):
-            d = dst.use(fg)
-            with fg.add_pass("add", queue="compute") as p:
-                p.reads(source, "compute_shader_read_storage")
-                d = p.writes(d, "compute_shader_write_storage")
-                p.execute(lambda ctx: ctx.dispatch_threads(N, pipeline=ctx.compute_pipeline("add.comp"),
-                                                           bindings={0: source, 1: d}))
-            return d
+            return _add(fg, source, dst.use(fg))
 
         def with_data(fg, frame):
             return declare(fg, src.use(fg, frame))
