@@ -231,21 +231,15 @@ def frame_uniforms(camera: Camera, aspect: float, *, sun_dir, sun_color, sun_int
                    cascades, shadow_size: int, normal_offsets=(0.02, 0.06), light_count: int = 0,
                    time: float = 0.0) -> bytes:
     """shaders/scene.h's Frame block (std140: column-major mat4s, vec4s)."""
+    view_proj = camera.projection(aspect) * camera.view()
     cascades = list(cascades) + [glm.mat4(1.0)] * (2 - len(cascades))
     d = glm.normalize(glm.vec3(*sun_dir))
     vectors = struct.pack("16f", *camera.eye, time, d.x, d.y, d.z, sun_intensity, *sun_color, ambient,
                           1.0 / shadow_size, normal_offsets[0], normal_offsets[1], float(light_count))
-    data = _camera_block(camera.key(), aspect) + cascades[0].to_bytes() + cascades[1].to_bytes() + vectors
+    data = (view_proj.to_bytes() + glm.inverse(view_proj).to_bytes() + cascades[0].to_bytes()
+            + cascades[1].to_bytes() + vectors)
     assert len(data) == FRAME_UNIFORMS
     return data
-
-
-@functools.lru_cache(maxsize=32)
-def _camera_block(camera: tuple, aspect: float) -> bytes:
-    """The Frame block's view-projection and its inverse, worked out when the camera moves."""
-    camera = Camera(*camera)
-    view_proj = camera.projection(aspect) * camera.view()
-    return view_proj.to_bytes() + glm.inverse(view_proj).to_bytes()
 
 
 def with_time(uniforms: bytes, time: float) -> bytes:
