@@ -6,7 +6,7 @@ compiler through `ResourceCache.requirements`, called with each resource's creat
   the same (kind, memory type, host access, ordinal among such heaps), so plans that alternate or
   recompile share memory. A heap is reallocated only when a plan needs it bigger; the resources
   bound to the old memory are destroyed first (the caller has waited for the slot's previous
-  frame). Heaps no plan has used for `keep_frames` frames are freed with the resources in them.
+  frame). Heaps no plan has used for `keep_frames` frames of their slot are freed with the resources in them.
 """
 from __future__ import annotations
 

@@ -517,7 +517,7 @@ class ResourceCache:
 
     Keys are (name, descriptor[, slot]): a re-declared identical graph finds its resources again;
     a changed descriptor (e.g. a resize) allocates anew, and the old entry is freed once no frame in
-    flight can use it (`collect`). A placed transient's key adds its heap and offset: plans that place
+    flight can use it and its slot's last `keep_frames` frames did not (`collect`). A placed transient's key adds its heap and offset: plans that place
     it alike share the object; the objects in a heap go when the heap is regrown or freed.
     """
 
@@ -698,10 +698,14 @@ class ResourceCache:
             self._generation += 1
 
     def collect(self, completed_frame: int) -> int:
-        """Free entries unused for `keep_frames` frames that no frame in flight can still use
-        (every frame up to `completed_frame` has finished on the GPU). Returns how many."""
+        """Free entries unused for `keep_frames` frames of their slot that no frame in flight can
+        still use (every frame up to `completed_frame` has finished on the GPU). Returns how many.
+
+        Counted in frames of the slot (every `frames_in_flight`-th frame), as an entry of one slot
+        sees them: shapes of frame taking turns (a shadow cascade updated every third frame) keep
+        their objects with any number of frames in flight, rather than making them again each turn."""
         freed = 0
-        horizon = completed_frame - self.keep_frames
+        horizon = completed_frame - self.keep_frames * self.frames_in_flight
         if horizon < self._floor:
             # Nothing here was last used at or before the horizon: the oldest use found by the last
             # scan is a lower bound (uses only move forward; new entries are newer still).

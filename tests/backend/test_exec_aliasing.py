@@ -291,7 +291,7 @@ def test_unused_heaps_are_freed_and_counts_stay_flat(vk_context):
                     [ctx.image(frame.output.name).subresource_range()]))
             return out
 
-        for _ in range(renderer.resources.keep_frames + 2 * renderer.frames_in_flight + 1):
+        for _ in range((renderer.resources.keep_frames + 2) * renderer.frames_in_flight + 1):
             renderer.render(buffers)
         kinds = {h.key[1] for h in renderer.resources.heaps.heaps()}
         assert kinds == {"buffer"}, kinds

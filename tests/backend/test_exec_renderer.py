@@ -64,15 +64,16 @@ def test_resize_allocates_anew_and_frees_the_old(vk_context, multipass):
             renderer.render(multipass.build)
         assert target.read().shape == (24, 40, 4)
         assert renderer.compiles == 2
-        for _ in range(renderer.resources.keep_frames + renderer.frames_in_flight + 1):
+        for _ in range((renderer.resources.keep_frames + 1) * renderer.frames_in_flight + 1):
             renderer.render(multipass.build)
         assert len(renderer.resources) == 3 * renderer.frames_in_flight, "the 64x64 resources were not freed"
 
 
 @pytest.mark.parametrize("frames_in_flight", (1, 2))
 def test_unused_resources_go_exactly_keep_frames_after_their_last_use(vk_context, multipass, frames_in_flight):
-    """collect() frees an entry once every frame up to `last use + keep_frames` has finished, no
-    sooner and no later (it skips its scan only while nothing can be that old)."""
+    """collect() frees an entry once every frame up to its last use plus `keep_frames` frames of
+    its slot has finished, no sooner and no later (it skips its scan only while nothing can be that
+    old)."""
     target = OffscreenTarget(64, 64)
     with Renderer(vk_context, target, frames_in_flight=frames_in_flight) as renderer:
         for _ in range(3):
@@ -80,7 +81,7 @@ def test_unused_resources_go_exactly_keep_frames_after_their_last_use(vk_context
         last_big = renderer.frame - 1                      # the 64x64 resources' last frame
         target.resize(40, 24)
         counts = []
-        for _ in range(renderer.resources.keep_frames + 2 * frames_in_flight + 2):
+        for _ in range((renderer.resources.keep_frames + 2) * frames_in_flight + 2):
             frame = renderer.render(multipass.build)
             counts.append((frame.index, len(renderer.resources)))
     keep, fif = renderer.resources.keep_frames, frames_in_flight
@@ -89,7 +90,7 @@ def test_unused_resources_go_exactly_keep_frames_after_their_last_use(vk_context
     big_last = {s: max(f for f in range(last_big + 1) if f % fif == s) for s in range(fif)}
     for index, count in counts:
         # render(index) collects with every frame up to index - fif finished.
-        big = sum(1 for s in range(fif) if not index - fif - keep >= big_last[s])
+        big = sum(1 for s in range(fif) if not index - fif - keep * fif >= big_last[s])
         small = sum(1 for s in range(fif) if any(f % fif == s for f in range(last_big + 1, index + 1)))
         assert count == 3 * (big + small), (index, count, counts)
 
