@@ -14,7 +14,7 @@ import time
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Hashable, NamedTuple
 
 import vulkan as vk
 from vulkan import ffi, lib
@@ -117,6 +117,26 @@ def _check_imports(imports: dict) -> None:
             "PhysicalBuffer, a memory.Image or memory.Buffer, or a VkImage/VkBuffer handle", resource=name)
 
 
+REPLAY_SETS = 4          # programs per frame slot that keep their recordings (see FrameSlot)
+
+
+class ReplaySet:
+    """The replay command buffers one program records into in one frame slot (FrameSlot.replay_set)."""
+    __slots__ = ("slot", "buffers", "valid", "used")
+
+    def __init__(self, slot: "FrameSlot") -> None:
+        self.slot = slot
+        self.buffers: dict[tuple, Any] = {}      # (family, the program's name for it) -> command buffer
+        self.valid = True                        # False once the slot gave its buffers to another set
+        self.used = -1                           # the last frame its program ran in
+
+    def buffer(self, family: int, key: Hashable):
+        cmd = self.buffers.get((family, key))
+        if cmd is None:
+            cmd = self.buffers[(family, key)] = self.slot.replay_buffer(family)
+        return cmd
+
+
 class FrameSlot:
     """Per-frame-in-flight objects: command pools (one per queue family; recording is on one
     thread -- with this binding, recording on several threads, one pool each, measured 2-5x slower:
@@ -125,8 +145,11 @@ class FrameSlot:
 
     Two pools per family: `pools` (TRANSIENT, reset wholesale when the slot comes round: recordings
     made every frame) and `replay_pools` (never reset wholesale: each command buffer keeps its
-    recording until it is recorded again, see recorder.Program.record_replay). `recorded` says what
-    each replay command buffer holds; None is "nothing valid"."""
+    recording until it is recorded again, see recorder.Program.record_replay). The replay buffers
+    go out in ReplaySets, one per program (a plan in this slot), for the slot's REPLAY_SETS most
+    recently run programs: frames of a few shapes taking turns in the slot each keep their own
+    recordings. `recorded` maps a replay command buffer to the key of what it holds; None is
+    "nothing valid"."""
 
     def __init__(self, ctx, owner: Owner, index: int, *, push_descriptors: bool, allocator: Allocator) -> None:
         self.ctx = ctx
@@ -135,9 +158,10 @@ class FrameSlot:
         self.pools: dict[int, Any] = {}
         self.buffers: dict[int, list] = {}
         self.replay_pools: dict[int, Any] = {}
-        self.replay_buffers: dict[int, list] = {}
-        self.recorded: dict[tuple, Any] = {}
-        self.keyed: dict[tuple, Any] = {}
+        self.replay_sets: dict[int, ReplaySet] = {}     # program serial -> its buffers
+        self.spare: dict[int, list] = {}                # family -> replay buffers of sets given up
+        self.replay_buffers = 0                         # allocated so far (names them)
+        self.recorded: dict[Any, Any] = {}
         self.events: dict[tuple, Any] = {}
         self.frame = -1                      # the frame recorded here last
         self.values: dict[str, int] = {}     # stream -> timeline value that frame ends at
@@ -146,35 +170,49 @@ class FrameSlot:
         self.staging = StagingRing(allocator, f"frame{index}")
 
     def command_buffer(self, family: int, k: int):
-        return self._buffer(self.pools, self.buffers, family, k, vk.VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, "")
+        """The family's k-th buffer of the TRANSIENT pool (recorded each frame, replay off)."""
+        pool = self._pool(self.pools, family, vk.VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, "")
+        buffers = self.buffers.setdefault(family, [])
+        while len(buffers) <= k:
+            (cmd,) = self.ctx.allocate_command_buffers(pool, 1, name=f"frame{self.index}.family{family}.cmd{len(buffers)}")
+            buffers.append(self.owner.adopt("VkCommandBuffer", cmd))
+        return buffers[k]
 
-    def replay_buffer(self, family: int, k: int):
-        # vkBeginCommandBuffer resets one buffer of this pool implicitly (RESET_COMMAND_BUFFER).
-        return self._buffer(self.replay_pools, self.replay_buffers, family, k,
-                            vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT, ".replay")
+    def replay_set(self, program: int, frame: int) -> "ReplaySet":
+        """The replay buffers of program `program` (its serial) in this slot: its own set while it is
+        among the slot's REPLAY_SETS most recently run programs. A new program past that takes the
+        least recently run one's buffers (that set turns invalid; its program asks again when it next
+        runs). The slot's previous frame has finished, so none of them is pending."""
+        sets = self.replay_sets
+        found = sets.get(program)
+        if found is None:
+            if len(sets) >= REPLAY_SETS:
+                old = sets.pop(min(sets, key=lambda k: sets[k].used))
+                old.valid = False
+                for (family, _), cmd in old.buffers.items():
+                    self.spare.setdefault(family, []).append(cmd)
+            found = sets[program] = ReplaySet(self)
+        found.used = frame
+        return found
 
-    def keyed_buffer(self, family: int, key):
-        """A replay-pool command buffer named by `key` rather than a position (per-image recordings)."""
-        cmd = self.keyed.get((family, key))
-        if cmd is None:
-            self.replay_buffer(family, 0)                  # the family's replay pool exists
-            (cmd,) = self.ctx.allocate_command_buffers(self.replay_pools[family], 1,
-                                                       name=f"frame{self.index}.replay.family{family}.{key[0]}")
-            cmd = self.keyed[(family, key)] = self.owner.adopt("VkCommandBuffer", cmd)
-        return cmd
+    def replay_buffer(self, family: int):
+        """A command buffer of the family's replay pool: one a given-up set left, or a new one.
+        (vkBeginCommandBuffer resets it implicitly: the pool has RESET_COMMAND_BUFFER.)"""
+        spare = self.spare.get(family)
+        if spare:
+            return spare.pop()
+        pool = self._pool(self.replay_pools, family, vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT, ".replay")
+        (cmd,) = self.ctx.allocate_command_buffers(
+            pool, 1, name=f"frame{self.index}.replay.family{family}.cmd{self.replay_buffers}")
+        self.replay_buffers += 1
+        return self.owner.adopt("VkCommandBuffer", cmd)
 
-    def _buffer(self, pools, lists, family, k, flags, kind):
+    def _pool(self, pools, family, flags, kind):
         pool = pools.get(family)
         if pool is None:
             pool = pools[family] = self.owner.create("VkCommandPool", vk.VkCommandPoolCreateInfo(
                 flags=flags, queueFamilyIndex=family), name=f"frame{self.index}{kind}.pool.family{family}")
-            lists[family] = []
-        buffers = lists[family]
-        while len(buffers) <= k:
-            (cmd,) = self.ctx.allocate_command_buffers(
-                pool, 1, name=f"frame{self.index}{kind}.family{family}.cmd{len(buffers)}")
-            buffers.append(self.owner.adopt("VkCommandBuffer", cmd))
-        return buffers[k]
+        return pool
 
     def event(self, key: tuple):
         event = self.events.get(key)
@@ -240,10 +278,11 @@ class Renderer:
 
         `replay`: False records every command of every frame. True re-submits what a frame slot
         recorded before for passes whose callback is `static(fn, key=...)` (recorder.static) while
-        the plan, the handles of the resources each run of commands touches, the resource generation
-        (anything destroyed: resize, re-allocation), the timestamp pool, the static keys and
-        `recording_epoch` (bump it, e.g. after reloading pipelines: invalidate_recordings()) are
-        unchanged; other passes are recorded alone, every frame. "all": every pass replays unless
+        the plan, the resource objects each run of commands touches (a resize or re-allocation
+        makes new ones), the timestamp pool, pipeline reloads, the static keys and
+        `recording_epoch` (bump it: invalidate_recordings()) are unchanged (each slot keeps the
+        recordings of its REPLAY_SETS most recently run plans); other passes are recorded alone,
+        every frame. "all": every pass replays unless
         its callback is `dynamic(fn)` or it wrote host data while recording (upload(),
         update_buffer(): from then on it is recorded every frame). Runs that touch the swapchain
         image keep one recording per image (recorder.Program._pick_variant). Needs push

@@ -9,10 +9,12 @@ semaphores) is patched in place.
 Replay (Renderer(replay=...)): a submit's commands are split into segments, each its own primary
 command buffer in the submit's list — runs of barriers and replayable passes, and each pass that must
 be recorded every frame alone. A segment recorded earlier in this frame slot is submitted again
-(recorded without ONE_TIME_SUBMIT) while its key — plan, the handles of every resource it touches,
-the resource generation, the timestamp pool, the passes' `static(key=...)` keys and the renderer's
-epoch — is unchanged. Command buffers of one submission execute in order as one stream, so barriers,
-events and semaphores are exactly the plan's whether a frame replays or records.
+(recorded without ONE_TIME_SUBMIT) while its key — plan, the resource objects it touches (the very
+objects: a re-allocated resource is a new one), the timestamp pool, the passes' `static(key=...)`
+keys, the pipeline reloads and the renderer's epoch — is unchanged. Each plan keeps its own command
+buffers in a slot (frames.ReplaySet), for the slot's few most recent plans. Command buffers of one
+submission execute in order as one stream, so barriers, events and semaphores are exactly the
+plan's whether a frame replays or records.
 """
 from __future__ import annotations
 
@@ -98,7 +100,7 @@ def dynamic(fn: Callable) -> Dynamic:
 
 class _Segment:
     """A run of one submit's commands recorded into one command buffer (see the module's docstring)."""
-    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "slot_key", "base_key", "resources",
+    __slots__ = ("submit", "ops", "dynamic", "first", "last", "cmd", "base_key", "resources",
                  "passes", "position", "swapchain", "variants")
 
     def __init__(self, submit, ops: list, dynamic: bool) -> None:
@@ -106,10 +108,10 @@ class _Segment:
         self.ops = ops
         self.dynamic = dynamic
         self.first = self.last = False
-        self.cmd = self.slot_key = self.base_key = None
+        self.cmd = self.base_key = None    # its command buffer (this frame's variant), its name in the set
         self.position = 0              # its index in the submit's command buffer list
         self.swapchain = None          # the swapchain resource it touches, if any
-        self.variants: dict = {}       # swapchain image handle -> (slot key, command buffer)
+        self.variants: dict = {}       # swapchain image handle -> command buffer
         names: dict[str, None] = {}
         self.passes = []
         for op in ops:
@@ -170,7 +172,7 @@ class _Steady(NamedTuple):
     resolved: dict
     common: tuple
     keys: dict
-    recordings: list             # (slot key, the key of the recording in that command buffer)
+    recordings: list             # (command buffer, the key of the recording in it)
     static_keys: list
 
 
@@ -219,6 +221,7 @@ class Program:
         self.stream_ends: dict | None = None          # Renderer._finish_frame's, per plan
         self._replay_memo: _ReplayKeys | None = None  # see _replay_keys
         self._steady: _Steady | None = None           # see record_replay
+        self.replay_set = None                        # this program's command buffers in the slot (_layout)
         self.timer_layout = None
         self.swapchains = {r.name for r in plan.resources if r.swapchain}
         # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
@@ -451,9 +454,13 @@ class Program:
         self._replay_memo = _ReplayKeys(policy, len(self.host_data_passes), dict(callbacks), keys, dynamic, statics)
         return keys, dynamic
 
-    def _layout(self, dynamic: frozenset) -> None:
+    def _layout(self, dynamic: frozenset, frame: int) -> None:
         """Split each submit into segments around the passes recorded every frame, and give each
-        segment a command buffer of this slot's replay pool."""
+        segment a command buffer of this program's replay set in the slot."""
+        if self.replay_set is None or not self.replay_set.valid:
+            self.replay_set = self.slot.replay_set(self.serial, frame)
+        replay_set = self.replay_set
+        self._steady = None            # its command buffers may be others now
         self.segments = []
         counters: dict[int, int] = {}
         for s in self.submits:
@@ -473,8 +480,8 @@ class Program:
             for position, seg in enumerate(mine):
                 k = counters.get(s.family, 0)
                 counters[s.family] = k + 1
-                seg.slot_key = seg.base_key = (s.family, k)
-                seg.cmd = self.slot.replay_buffer(s.family, k)
+                seg.base_key = k
+                seg.cmd = replay_set.buffer(s.family, k)
                 seg.position = position
                 if not seg.dynamic:
                     seg.swapchain = next((n for n in seg.resources if n in self.swapchains), None)
@@ -486,22 +493,29 @@ class Program:
     def record_replay(self, renderer, frame, resolved: dict, callbacks: dict, timer, policy, epoch) -> int:
         """Record the segments whose recording in this slot is stale; returns how many were recorded."""
         keys, dynamic = self._replay_keys(callbacks, policy)
-        if dynamic is not self.layout_key and dynamic != self.layout_key:
-            self._layout(dynamic)
+        replay_set = self.replay_set
+        if (replay_set is None or not replay_set.valid
+                or (dynamic is not self.layout_key and dynamic != self.layout_key)):
+            self._layout(dynamic, frame.index)   # first run, new dynamic passes, or its buffers went to another plan
+        else:
+            replay_set.used = frame.index
         pipelines = renderer.pipelines
         if pipelines.watch:
             pipelines.poll()     # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
         slot = self.slot
         recorded = slot.recorded
-        # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold.
-        common = (self.serial, epoch, _resources.generation(), timer.pool, getattr(pipelines, "reloads", 0))
+        # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold. Resources are
+        # keyed by object (below), not by handle: a handle value may come back for a new object, an
+        # object never does (the key keeps it), so freeing other objects (a readback's staging,
+        # resources of another size) leaves these recordings valid.
+        common = (self.serial, epoch, timer.pool, getattr(pipelines, "reloads", 0))
         steady = self._steady
         statics = self._replay_memo.statics
         if (steady is not None and steady.resolved is resolved and steady.common == common and steady.keys is keys
                 and (not statics or steady.static_keys == [keys[name] for name in statics])):
             # The very resources, callbacks and recordings of last frame (see below): nothing to record.
-            for slot_key, key in steady.recordings:
-                if recorded.get(slot_key) is not key:
+            for cmd, key in steady.recordings:
+                if recorded.get(cmd) is not key:
                     break
             else:
                 return 0
@@ -512,12 +526,12 @@ class Program:
             if seg.dynamic:
                 key = None
             else:
-                key = (common, index, tuple([resolved[n].handle for n in seg.resources]),
+                key = (common, index, tuple([resolved[n] for n in seg.resources]),
                        tuple([keys[p] for p in seg.passes]))
-                if recorded.get(seg.slot_key) == key:
+                if recorded.get(seg.cmd) == key:
                     continue
-            recorded[seg.slot_key] = None           # until its recording has ended
             cmd = seg.cmd
+            recorded[cmd] = None                    # until its recording has ended
             begin_commands(cmd, self.ctx_begin_info(seg.dynamic))
             submit_index = seg.submit.index
             span = timer.begin_commands(cmd, submit_index) if seg.first else timer.command_query[submit_index]
@@ -529,13 +543,13 @@ class Program:
                 # frame lays the submit out again with this pass on its own).
                 self.host_data_passes.update(host_data)
                 continue
-            recorded[seg.slot_key] = key
+            recorded[cmd] = key
         # Next frame may skip building the keys above when it brings the same resolved dict (the
         # resource cache hands out one per plan and slot while nothing moved), the same `common`
         # and the same keys object with the same Static keys (read into it in place), and each
         # command buffer still holds this program's recording (another plan of this slot may have
         # recorded over it). Not with passes recorded every frame or swapchain variants.
-        finals = [(seg.slot_key, recorded.get(seg.slot_key)) for seg in self.segments]
+        finals = [(seg.cmd, recorded.get(seg.cmd)) for seg in self.segments]
         replay_only = (not dynamic and all(k is not None for _, k in finals)
                        and all(seg.swapchain is None for seg in self.segments))
         self._steady = (_Steady(resolved, common, keys, finals, [keys[name] for name in statics]) if replay_only
@@ -546,15 +560,14 @@ class Program:
         """A run that touches the swapchain image keeps one recording per image (a window cycles
         through a few), each in its own command buffer, so steady frames replay whichever image
         they acquired; the submit's list points at this frame's."""
-        variant = seg.variants.get(image)
-        if variant is None:
+        cmd = seg.variants.get(image)
+        if cmd is None:
             if len(seg.variants) < _SWAPCHAIN_VARIANTS:
-                key = ("swapchain", seg.base_key, len(seg.variants))
-                variant = (key, self.slot.keyed_buffer(seg.submit.family, key))
+                cmd = self.replay_set.buffer(seg.submit.family, ("swapchain", seg.base_key, len(seg.variants)))
             else:                  # a recreated swapchain: reuse the oldest (its frame has finished)
-                variant = seg.variants.pop(next(iter(seg.variants)))
-            seg.variants[image] = variant
-        seg.slot_key, seg.cmd = variant
+                cmd = seg.variants.pop(next(iter(seg.variants)))
+            seg.variants[image] = cmd
+        seg.cmd = cmd
         seg.submit.cmd_infos[seg.position].commandBuffer = seg.cmd
 
     def submit(self) -> None:

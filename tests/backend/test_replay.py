@@ -286,9 +286,9 @@ def test_callbacks_and_imports_whose_eq_is_odd_still_replay(vk_context):
 
 
 def test_two_frames_declared_once_alternating_in_one_slot_each_submit_their_own(vk_context):
-    """Two plans take turns in one frame slot, each declared once: their runs share the slot's
-    replay command buffers, so each frame records its own again (a frame must never submit the other
-    plan's recording, however unchanged its own resources and callbacks are)."""
+    """Two plans take turns in one frame slot, each declared once: each keeps its own recordings in
+    the slot (a replay set each), so after each has recorded once both replay, and a frame never
+    submits the other plan's recording."""
     builds = {name: workloads.WORKLOADS[name].builder(**workloads.TINY[name]) for name in ("chain", "streams")}
     expected = {}
     for name, build in builds.items():
@@ -298,11 +298,68 @@ def test_two_frames_declared_once_alternating_in_one_slot_each_submit_their_own(
     assert (expected["chain"] != expected["streams"]).any()
     target = OffscreenTarget(16, 16)
     with Renderer(vk_context, target, replay="all", frames_in_flight=1) as renderer:
+        recorded = []
         for i in range(6):
             name = ("chain", "streams")[i % 2]
             frame = renderer.render(builds[name], redeclare=False)
+            recorded.append(renderer.last_recorded)
             np.testing.assert_array_equal(target.read(frame.index), expected[name], err_msg=f"frame {i} ({name})")
+        assert all(recorded[:2]) and recorded[2:] == [0, 0, 0, 0], recorded
         for _ in range(3):                                  # one plan again: steady, nothing recorded
             renderer.render(builds["chain"], redeclare=False)
         assert renderer.last_recorded == 0
         np.testing.assert_array_equal(target.read(), expected["chain"])
+
+
+def test_a_readback_every_frame_leaves_the_other_recordings_alone(vk_context):
+    """Each frame reads its output back (a staging buffer per frame, freed by result()): freeing it
+    leaves the recordings of the runs that do not touch it valid, and each result is that frame's."""
+    build = workloads.WORKLOADS["chain"].builder(**workloads.TINY["chain"])
+    with Renderer(vk_context, OffscreenTarget(16, 16)) as plain:
+        plain.render(build)
+        expected = plain.target.read()
+    target = OffscreenTarget(16, 16, readback=False)        # the frame reads its output back itself
+    with Renderer(vk_context, target, replay="all", frames_in_flight=1) as renderer:
+        recorded = []
+        for _ in range(4):
+            futures = []
+
+            def with_readback(fg, frame):
+                out = build(fg, frame)
+                futures.append(renderer.readback(fg, out))
+                return out
+            renderer.render(with_readback)
+            recorded.append(renderer.last_recorded)
+            np.testing.assert_array_equal(futures[0].result(), expected)
+        # Three runs: the chain, the copy (recorded every frame) and the barrier after it, which
+        # names this frame's staging buffer. Only the chain's run replays.
+        assert recorded[0] == 3 and recorded[2:] == [2, 2], recorded
+
+
+@pytest.mark.parametrize("frames_in_flight", (1, 2, 3))
+def test_frames_of_three_shapes_taking_turns_keep_their_objects_and_recordings(vk_context, frames_in_flight):
+    """Three frames declared once take turns (a cascade updated every third frame is such a frame):
+    whatever the frames in flight, once each shape has run in each slot twice (the first turn may
+    grow a transient heap the plans share, which makes the objects in it again) no object is made
+    again and nothing is recorded again (each slot keeps each plan's recordings and objects), and
+    every frame shows its own shape's image."""
+    names = ("chain", "streams", "split")
+    builds = {name: workloads.WORKLOADS[name].builder(**workloads.TINY[name]) for name in names}
+    expected = {}
+    for name, build in builds.items():
+        with Renderer(vk_context, OffscreenTarget(16, 16)) as plain:
+            plain.render(build)
+            expected[name] = plain.target.read()
+    target = OffscreenTarget(16, 16)
+    warm = 2 * 3 * frames_in_flight
+    with Renderer(vk_context, target, replay="all", frames_in_flight=frames_in_flight,
+                  on_compile=support.verified([])) as renderer:
+        for i in range(warm + 12):
+            if i == warm:
+                allocations = renderer.resources.allocations
+            name = names[i % 3]
+            frame = renderer.render(builds[name], redeclare=False)
+            np.testing.assert_array_equal(target.read(frame.index), expected[name], err_msg=f"frame {i} ({name})")
+            if i >= warm:
+                assert renderer.last_recorded == 0, (i, name)
+        assert renderer.resources.allocations == allocations
