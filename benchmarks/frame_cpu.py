@@ -18,7 +18,10 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
                   the same pipelines (the graph renderer's), barriers placed by hand, no frame graph:
                   what a Python user would write (benchmarks/hand_written.py): chain and deferred
 
-plus CPU ms per frame against pass count (chain of 10, 100 and 1,000 passes, tiny dispatches).
+plus CPU ms per frame against pass count (chain of 10, 100 and 1,000 passes, tiny dispatches), and
+`deferred_turns`: the deferred frame declared once in two shapes (its debug view off and on) taking
+turns frame by frame in the one frame slot, replayed and recorded (each plan replays its own
+recordings: a slot keeps those of its few most recent plans).
 CPU time is process CPU (all threads: on lavapipe that includes the driver's own threads) spent in
 the frame's call (render() for the graph), the median over frames; GPU ms is the span of the frame's
 command buffers from timestamps (barriers included). Validation is off unless --validation on. The
@@ -85,17 +88,22 @@ def sweep_chain(passes: int):
 class _DeferredDeclaredOnce:
     """The deferred frame declared once (deferred.DeclaredOnce), as bench.measure_frames drives a
     renderer: each frame computes its uniforms and lights (the same fixed animation time as the
-    other modes) into FrameData, then renders the frame declared for its slot."""
+    other modes) into FrameData, then renders the frame declared for its slot. With several
+    `debug_views`, frames take turns between those shapes (each its own declaration and plan)."""
 
-    def __init__(self, renderer, shadow_size: int):
+    def __init__(self, renderer, shadow_size: int, debug_views: tuple = (False,)):
         from samples import deferred
 
         self.renderer = renderer
         self.target = renderer.target
-        self.frame = deferred.DeclaredOnce(renderer, shadow_size=shadow_size)
+        self.shapes = [deferred.DeclaredOnce(renderer, shadow_size=shadow_size, debug_view=d) for d in debug_views]
+        self.frame = self.shapes[0]
+        self.turn = 0
         self.data_ms: list[float] = []        # thread CPU of each frame's prepare (the sample's own math)
 
     def render(self, _build, *, redeclare: bool = False):
+        self.frame = self.shapes[self.turn % len(self.shapes)]
+        self.turn += 1
         return self.renderer.render(self.frame.build, redeclare=False, prepare=self._prepare)
 
     def wait(self):
@@ -185,7 +193,7 @@ def measure(ctx, name: str, build, size, *, modes, frames: int, warmup: int, han
                      "detail": {"process_cpu_ms": bench.summarize(t["process_cpu_ms"]),
                                 "wall_ms": bench.summarize(t["cpu_ms"]), "gpu_ms": bench.summarize(t["gpu_ms"]),
                                 **extra.get(mode, {})}})
-    first = images.get("record")
+    first = images.get("record", images.get("record_declared_once"))     # what each mode's image must equal
     for row in rows:
         if first is not None and images[row["mode"]].shape == first.shape:
             row["detail"]["image_equals_record"] = bool((images[row["mode"]] == first).all())
@@ -239,7 +247,7 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--sweep", type=int, nargs="*", default=list(SWEEP), metavar="N",
                         help="chain pass counts for CPU ms vs passes (default 10 100 1000)")
-    parser.add_argument("--workloads", nargs="*", default=["chain", "streams", "deferred"])
+    parser.add_argument("--workloads", nargs="*", default=["chain", "streams", "deferred", "deferred_turns"])
     parser.add_argument("--validation", choices=("on", "off"), default="off")
     parser.add_argument("--labels", choices=("on", "off"), default="off",
                         help="debug labels around the graph's passes (the hand-written frames have none)")
@@ -295,6 +303,12 @@ def main(argv=None) -> int:
             rows += measure(ctx, name, build, size, modes=modes, frames=frames_n, warmup=args.warmup, hand_params=hand,
                             declared_once=once, labels=args.labels == "on")
             print(f"{name}: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+        if "deferred_turns" in args.workloads:
+            build, size, params, _ = frames(args.tiny)["deferred"]
+            once = functools.partial(_DeferredDeclaredOnce, shadow_size=params["shadow_size"], debug_views=(False, True))
+            rows += measure(ctx, "deferred_turns", build, size, modes=("replay_declared_once", "record_declared_once"),
+                            frames=frames_n, warmup=args.warmup, declared_once=once, labels=args.labels == "on")
+            print(f"deferred_turns: done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
         for n in args.sweep:
             build, size, params = sweep_chain(n)
             few = max(5, frames_n // (1 if n <= 100 else 4))
@@ -351,6 +365,11 @@ def markdown(details: dict, title: str) -> str:
                      f"made in build() when recording), replay_declared_once / record CPU = "
                      f"{(once['cpu_ms'] - data) / (record['cpu_ms'] - data):.2f}x (an estimate: the same data "
                      f"time taken from both)")
+    r = ratio("deferred_turns", "replay_declared_once", "record_declared_once")
+    if r is not None:
+        goals.append(f"- deferred_turns (two shapes taking turns in one slot): replay_declared_once / "
+                     f"record_declared_once CPU = {r:.2f}x (deferred, one shape: "
+                     f"{ratio('deferred', 'replay_declared_once', 'record_declared_once') or float('nan'):.2f}x)")
     for mode in ("record", "record_declared_once"):
         r = ratio("chain", mode, "hand_written")
         if r is not None:

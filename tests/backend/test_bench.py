@@ -253,7 +253,7 @@ def test_frame_cpu_tiny_writes_rows_and_modes_agree(vk_context, tmp_path, capsys
     assert {(r["workload"], r["mode"]) for r in rows} >= {
         (w, m) for w in ("chain", "chain_10") for m in frame_cpu.MODES} | {
         ("streams", "record"), ("streams", "replay"), ("deferred", "record"), ("deferred", "replay"),
-        ("deferred", "hand_written")}
+        ("deferred", "hand_written"), ("deferred_turns", "replay_declared_once")}
     details = json.loads((tmp_path / "frame_cpu-details.json").read_text())
     assert all(r["detail"]["image_equals_record"] for r in details["rows"]), \
         [(r["workload"], r["mode"]) for r in details["rows"] if not r["detail"]["image_equals_record"]]
