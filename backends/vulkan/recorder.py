@@ -504,11 +504,12 @@ class Program:
             pipelines.poll()     # watch_shaders polls at a frame's first pipeline lookup: a replay makes none
         slot = self.slot
         recorded = slot.recorded
-        # Reloaded pipelines (Pipelines.reloads) replace handles the recordings hold. Resources are
-        # keyed by object (below), not by handle: a handle value may come back for a new object, an
-        # object never does (the key keeps it), so freeing other objects (a readback's staging,
-        # resources of another size) leaves these recordings valid.
-        common = (self.serial, epoch, timer.pool, getattr(pipelines, "reloads", 0))
+        # Reloaded pipelines (Pipelines.reloads) and a regrown query pool replace handles the
+        # recordings hold: counted, as a handle value may come back for a new object. Resources are
+        # keyed by object (below) for the same reason: an object never comes back (the key keeps
+        # it), so freeing other objects (a readback's staging, resources of another size) leaves
+        # these recordings valid.
+        common = (self.serial, epoch, timer.pools_made, getattr(pipelines, "reloads", 0))
         steady = self._steady
         statics = self._replay_memo.statics
         if (steady is not None and steady.resolved is resolved and steady.common == common and steady.keys is keys

@@ -25,6 +25,7 @@ class GpuTimer:
         self.per_pass = True
         self.period_ns = ctx.timestamp_period_ns
         self.pool = None
+        self.pools_made = 0     # a new pool's handle value may be the old one's: recordings key on this
         self.capacity = 0
         self.used = 0
         self.names: list[tuple[str, int, int]] = []    # per pass: (name, first query, valid bits)
@@ -67,6 +68,7 @@ class GpuTimer:
             self.capacity = max(used, 2 * self.capacity, 32)
             self.pool = self.owner.create("VkQueryPool", vk.VkQueryPoolCreateInfo(
                 queryType=vk.VK_QUERY_TYPE_TIMESTAMP, queryCount=self.capacity), name=f"{self.name}.timestamps")
+            self.pools_made += 1
         lib.vkResetQueryPool(self.ctx.device, self.pool, 0, self.capacity)   # lib: no wrapper cost
 
     def abandon(self) -> None:

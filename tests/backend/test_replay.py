@@ -363,3 +363,23 @@ def test_frames_of_three_shapes_taking_turns_keep_their_objects_and_recordings(v
             if i >= warm:
                 assert renderer.last_recorded == 0, (i, name)
         assert renderer.resources.allocations == allocations
+
+
+def test_a_regrown_timestamp_pool_records_again(vk_context):
+    """Per-pass timestamps: a bigger frame grows the slot's query pool (a new pool); the small frame
+    declared once then records again, writing its queries into the new pool (the validation layer
+    fails a replayed recording that names the destroyed one), and times its passes."""
+    small = workloads.WORKLOADS["chain"].builder(**workloads.TINY["chain"])
+    big = workloads.WORKLOADS["chain"].builder(passes=60, elements=64, iterations=1)
+    with Renderer(vk_context, OffscreenTarget(16, 16), replay="all", frames_in_flight=1,
+                  timestamps=True) as renderer:
+        for _ in range(2):
+            renderer.render(small, redeclare=False)
+        assert renderer.last_recorded == 0
+        made = renderer.slots[0].timer.pools_made
+        renderer.render(big, redeclare=False)
+        assert renderer.slots[0].timer.pools_made == made + 1, "the big frame did not need a bigger pool"
+        renderer.render(small, redeclare=False)
+        assert renderer.last_recorded > 0
+        renderer.wait()
+        assert renderer.last_gpu_times_ms and all(t >= 0 for t in renderer.last_gpu_times_ms.values())
