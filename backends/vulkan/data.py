@@ -397,8 +397,9 @@ def upload(fg, name_or_handle, data, *, queue: str = "graphics", pass_name: str 
 class Readback:
     """The contents of a resource at a point of one frame, available once that frame has finished:
     `result()` waits for exactly that frame. It raises (never returns zeros) when the frame was not
-    submitted, e.g. because render() raised. Its host buffer is freed by result() (or with the
-    renderer): take the result of every readback you ask for."""
+    submitted, e.g. because render() raised. Its host buffer goes back to the renderer by result()
+    (the next readback of the same resource reuses it; or it is freed with the renderer): take the
+    result of every readback you ask for."""
 
     def __init__(self, renderer, frame_index: int, buffer: PhysicalBuffer, *, shape=None, dtype=None,
                  image=None) -> None:
@@ -444,7 +445,7 @@ class Readback:
             if self._shape is not None:
                 value = value.reshape(self._shape)
         self._value = value
-        self.renderer.allocator.free(self._buffer)
+        self.renderer.allocator.recycle(self._buffer)       # the next readback of it reuses the buffer
         self._buffer = None
         return value
 
@@ -473,7 +474,7 @@ def readback(renderer, fg, handle: Handle, *, queue: str = "graphics", mip: int 
         image = (fmt, width, height, layers)
     else:
         size, image = decl.desc.size, None
-    buffer = renderer.allocator.staging(name=target, size=size, readback=True)
+    buffer = renderer.allocator.readback_buffer(name=target, size=size)
     future = Readback(renderer, index, buffer, shape=shape, dtype=dtype, image=image)
     out = fg.import_buffer(target, size=size, final="host_read", external=buffer)
     source = handle.name

@@ -25,6 +25,7 @@ from .owner import Owner
 from .registry import handle_value
 
 _HOST_VISIBLE = vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
+READBACKS_KEPT = 8           # read readback buffers an Allocator keeps for reuse (Allocator.recycle)
 _generation = [0]
 
 
@@ -221,6 +222,7 @@ class Allocator:
         self.live: set = set()
         self._requirements: dict[tuple, tuple[int, int, int]] = {}
         self._heap_views: dict[int, Any] = {}     # mapped heap memory: handle value -> memoryview
+        self._readbacks: dict[tuple, list] = {}  # (name, size) -> read buffers kept for reuse (recycle)
 
     @staticmethod
     def _sharing(families: Iterable[int]) -> dict:
@@ -345,6 +347,24 @@ class Allocator:
         return self.buffer(name=name, size=size, usage=vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                            memory=_memory.HOST_UPLOAD)
 
+    def readback_buffer(self, *, name: str, size: int) -> PhysicalBuffer:
+        """A host buffer for a readback (TRANSFER_DST): one that an earlier readback of `name` and
+        `size` gave back (`recycle`), else a new one. A frame that reads something back every frame
+        then makes no buffer per frame (creating, naming and freeing one costs more than the frame's
+        commands) and brings the same object, so the runs around the copy can replay."""
+        kept = self._readbacks.get((name, size))
+        if kept:
+            return kept.pop()
+        return self.staging(name=name, size=size, readback=True)
+
+    def recycle(self, buffer: PhysicalBuffer) -> None:
+        """A readback buffer whose contents the host has copied out (its frame finished): kept for
+        the next readback of its name and size, up to READBACKS_KEPT in all; freed past that."""
+        if sum(len(kept) for kept in self._readbacks.values()) >= READBACKS_KEPT:
+            self.free(buffer)
+            return
+        self._readbacks.setdefault((buffer.name, buffer.size), []).append(buffer)
+
     def free(self, resource) -> None:
         """Destroy one resource now (the caller vouches the GPU is done with it). A placed resource
         leaves its heap's memory alone."""
@@ -364,6 +384,7 @@ class Allocator:
             self.owner.release(resource.memory, "VkDeviceMemory")
 
     def close(self) -> None:
+        self._readbacks.clear()
         for resource in list(self.live):
             if isinstance(resource, PhysicalImage):
                 resource.destroy_views()

@@ -154,6 +154,52 @@ def test_readback_under_replay(vk_context):
         assert all(np.array_equal(r.result(), np.arange(64)) for r in results)
 
 
+def test_readback_buffers_are_reused_and_never_show_another_frames_data(vk_context):
+    """result() gives the host buffer back for the next readback of the same resource: with two
+    frames in flight and each result taken a frame late, two buffers take turns and no buffer is made
+    after that; every result is its own frame's data."""
+    with Renderer(vk_context, frames_in_flight=2) as renderer:
+        futures, made = [], []
+        staging = renderer.allocator.staging
+
+        def counted(**kw):
+            if kw.get("readback"):
+                made.append(kw["name"])
+            return staging(**kw)
+        renderer.allocator.staging = counted
+
+        def build(fg, frame):
+            values = renderer.upload(fg, "values", np.full(64, frame.index, np.uint32))
+            futures.append(renderer.readback(fg, values, dtype=np.uint32))
+            return values
+        for i in range(8):
+            renderer.render(build)
+            if i >= 1:
+                assert np.array_equal(futures[i - 1].result(), np.full(64, i - 1)), i
+        assert np.array_equal(futures[-1].result(), np.full(64, 7))
+        assert made == ["values.readback"] * 2, made
+
+
+def test_readback_buffers_kept_for_reuse_are_bounded(vk_context):
+    """Readbacks of many resources in one frame: once read, READBACKS_KEPT of their buffers are kept
+    for reuse and the rest are freed."""
+    from framegraph.backends.vulkan.resources import READBACKS_KEPT
+
+    count = READBACKS_KEPT + 4
+    with Renderer(vk_context) as renderer:
+        futures = []
+
+        def build(fg, frame):
+            for k in range(count):
+                values = renderer.upload(fg, f"values{k}", np.full(16, k, np.uint32))
+                futures.append(renderer.readback(fg, values, dtype=np.uint32))
+        renderer.render(build)
+        renderer.wait()
+        before = len(renderer.allocator.live)
+        assert [int(f.result()[0]) for f in futures] == list(range(count))
+        assert before - len(renderer.allocator.live) == count - READBACKS_KEPT
+
+
 def test_renderer_takes_device_and_profile_is_deprecated(vk_context):
     """One name for the device profile, as compile() and PlanCache take it; `profile=` still works."""
     family = vk_context.queues["graphics"].family

@@ -311,17 +311,20 @@ def test_two_frames_declared_once_alternating_in_one_slot_each_submit_their_own(
         np.testing.assert_array_equal(target.read(), expected["chain"])
 
 
-def test_a_readback_every_frame_leaves_the_other_recordings_alone(vk_context):
-    """Each frame reads its output back (a staging buffer per frame, freed by result()): freeing it
-    leaves the recordings of the runs that do not touch it valid, and each result is that frame's."""
+def test_a_readback_every_frame_reuses_its_buffer_and_the_rest_replays(vk_context):
+    """Each frame reads its output back and takes the result, while something unrelated is freed
+    (a buffer made and destroyed each frame): the readback gets back the buffer result() returned,
+    so after the first frames no buffer is made and only the readback's copy records again (the
+    barrier run after it names the same buffer; freeing other objects leaves recordings alone); each
+    result is that frame's."""
     build = workloads.WORKLOADS["chain"].builder(**workloads.TINY["chain"])
     with Renderer(vk_context, OffscreenTarget(16, 16)) as plain:
         plain.render(build)
         expected = plain.target.read()
     target = OffscreenTarget(16, 16, readback=False)        # the frame reads its output back itself
     with Renderer(vk_context, target, replay="all", frames_in_flight=1) as renderer:
-        recorded = []
-        for _ in range(4):
+        recorded, live = [], []
+        for _ in range(5):
             futures = []
 
             def with_readback(fg, frame):
@@ -331,9 +334,11 @@ def test_a_readback_every_frame_leaves_the_other_recordings_alone(vk_context):
             renderer.render(with_readback)
             recorded.append(renderer.last_recorded)
             np.testing.assert_array_equal(futures[0].result(), expected)
-        # Three runs: the chain, the copy (recorded every frame) and the barrier after it, which
-        # names this frame's staging buffer. Only the chain's run replays.
-        assert recorded[0] == 3 and recorded[2:] == [2, 2], recorded
+            renderer.allocator.free(renderer.allocator.staging(name="unrelated", size=64))
+            live.append(len(renderer.allocator.live))
+        # Three runs: the chain, the copy (recorded every frame) and the barrier after it.
+        assert recorded[0] == 3 and recorded[2:] == [1, 1, 1], recorded
+        assert live[1:] == [live[1]] * 4, live
 
 
 @pytest.mark.parametrize("frames_in_flight", (1, 2, 3))
