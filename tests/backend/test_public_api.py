@@ -79,15 +79,19 @@ def test_persistent_image_with_data_and_image_readback(vk_context):
         assert np.array_equal(image.read(), rgba)
 
 
+def _index_frame(renderer, futures: list, name: str, values):
+    """A frame that uploads `values(frame.index)` into `name` and reads it back into `futures`."""
+    def build(fg, frame):
+        h = renderer.upload(fg, name, values(frame.index))
+        futures.append(renderer.readback(fg, h, dtype=values(0).dtype))
+        return h
+    return build
+
+
 def test_upload_per_frame_data(vk_context):
     with Renderer(vk_context) as renderer:
         futures = []
-
-        def build(fg, frame):
-            h = renderer.upload(fg, "params", np.full(8, frame.index, np.float32))
-            futures.append(renderer.readback(fg, h, dtype=np.float32))
-            return h
-
+        build = _index_frame(renderer, futures, "params", lambda i: np.full(8, i, np.float32))
         for _ in range(3):
             renderer.render(build)
         assert [float(f.result()[0]) for f in futures] == [0.0, 1.0, 2.0]
@@ -167,11 +171,7 @@ def test_readback_buffers_are_reused_and_never_show_another_frames_data(vk_conte
                 made.append(kw["name"])
             return staging(**kw)
         renderer.allocator.staging = counted
-
-        def build(fg, frame):
-            values = renderer.upload(fg, "values", np.full(64, frame.index, np.uint32))
-            futures.append(renderer.readback(fg, values, dtype=np.uint32))
-            return values
+        build = _index_frame(renderer, futures, "values", lambda i: np.full(64, i, np.uint32))
         for i in range(8):
             renderer.render(build)
             if i >= 1:
