@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 18's checks on the lent H200, in one device call (carry [".gl", ".whl"]):
-#   1. the replay, frame-data, failure and recording backend tests on the real driver, validation and
-#      synchronization validation on (and the replay fuzz where the machine has hypothesis);
+#   1. the replay, frame-data, readback, failure and recording backend tests on the real driver,
+#      validation and synchronization validation on (and the replay fuzz where the machine has
+#      hypothesis);
 #   2. benchmarks/frame_cpu.py at full size (validation off): chain, streams, deferred 1920x1080 in
-#      every mode, the chain at 10/100/1,000 passes;
+#      every mode, deferred_turns, the chain at 10/100/1,000 passes;
 #   3. a replay soak (FRAMES_SOAK frames, default 10,000) with validation off.
 # Writes h200-frame_cpu.log, frame_cpu-h200{,-details}.json and frame_cpu-soak-h200.json to $OUT.
 # The device's copy of the tree is not a git checkout: pass FRAMEGRAPH_COMMIT=$(git rev-parse HEAD) from
@@ -18,6 +19,7 @@ cd "$ROOT"
   echo "== backend tests: replay, frame data, failures, recording (validation + sync validation on)"
   FRAMEGRAPH_EXPECT_LAVAPIPE=0 timeout 240 python3 -m pytest -q -p no:cacheprovider -k "not window" \
     tests/backend/test_replay.py tests/backend/test_frame_data.py tests/backend/test_failures.py \
+    tests/backend/test_public_api.py \
     $(ls tests/backend/test_record_fast.py 2>/dev/null) tests/backend/test_exec_renderer.py \
     $(python3 -c "import hypothesis" 2>/dev/null && echo tests/backend/test_replay_fuzz.py) 2>&1 | tail -15
 } > "$OUT/h200-frame_cpu.log" 2>&1
