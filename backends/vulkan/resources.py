@@ -222,7 +222,7 @@ class Allocator:
         self.live: set = set()
         self._requirements: dict[tuple, tuple[int, int, int]] = {}
         self._heap_views: dict[int, Any] = {}     # mapped heap memory: handle value -> memoryview
-        self._readbacks: dict[tuple, list] = {}  # (name, size) -> read buffers kept for reuse (recycle)
+        self._readbacks: list[PhysicalBuffer] = []   # read readback buffers kept for reuse, oldest first
 
     @staticmethod
     def _sharing(families: Iterable[int]) -> dict:
@@ -352,18 +352,19 @@ class Allocator:
         `size` gave back (`recycle`), else a new one. A frame that reads something back every frame
         then makes no buffer per frame (creating, naming and freeing one costs more than the frame's
         commands) and brings the same object, so the runs around the copy can replay."""
-        kept = self._readbacks.get((name, size))
-        if kept:
-            return kept.pop()
+        kept = self._readbacks
+        for i in range(len(kept) - 1, -1, -1):
+            if kept[i].name == name and kept[i].size == size:
+                return kept.pop(i)
         return self.staging(name=name, size=size, readback=True)
 
     def recycle(self, buffer: PhysicalBuffer) -> None:
         """A readback buffer whose contents the host has copied out (its frame finished): kept for
-        the next readback of its name and size, up to READBACKS_KEPT in all; freed past that."""
-        if sum(len(kept) for kept in self._readbacks.values()) >= READBACKS_KEPT:
-            self.free(buffer)
-            return
-        self._readbacks.setdefault((buffer.name, buffer.size), []).append(buffer)
+        the next readback of its name and size. The READBACKS_KEPT most recently given back are
+        kept; older ones are freed (a size no frame reads back any more does not stay)."""
+        self._readbacks.append(buffer)
+        if len(self._readbacks) > READBACKS_KEPT:
+            self.free(self._readbacks.pop(0))
 
     def free(self, resource) -> None:
         """Destroy one resource now (the caller vouches the GPU is done with it). A placed resource

@@ -181,23 +181,35 @@ def test_readback_buffers_are_reused_and_never_show_another_frames_data(vk_conte
 
 
 def test_readback_buffers_kept_for_reuse_are_bounded(vk_context):
-    """Readbacks of many resources in one frame: once read, READBACKS_KEPT of their buffers are kept
-    for reuse and the rest are freed."""
+    """Readbacks of many resources in one frame: once read, the READBACKS_KEPT most recently given
+    back are kept for reuse and the older ones freed; the next such frame makes buffers only for
+    the resources whose buffers went."""
     from framegraph.backends.vulkan.resources import READBACKS_KEPT
 
     count = READBACKS_KEPT + 4
     with Renderer(vk_context) as renderer:
-        futures = []
+        futures, made = [], []
+        staging = renderer.allocator.staging
+
+        def counted(**kw):
+            if kw.get("readback"):
+                made.append(kw["name"])
+            return staging(**kw)
+        renderer.allocator.staging = counted
 
         def build(fg, frame):
             for k in range(count):
-                values = renderer.upload(fg, f"values{k}", np.full(16, k, np.uint32))
+                values = renderer.upload(fg, f"values{k}", np.full(16, k + frame.index, np.uint32))
                 futures.append(renderer.readback(fg, values, dtype=np.uint32))
-        renderer.render(build)
-        renderer.wait()
-        before = len(renderer.allocator.live)
-        assert [int(f.result()[0]) for f in futures] == list(range(count))
-        assert before - len(renderer.allocator.live) == count - READBACKS_KEPT
+        for index in range(2):
+            made.clear()
+            renderer.render(build)
+            renderer.wait()
+            before = len(renderer.allocator.live)
+            assert [int(f.result()[0]) for f in futures[-count:]] == [k + index for k in range(count)]
+            assert before - len(renderer.allocator.live) == count - READBACKS_KEPT
+            # Frame 0 makes one per resource; frame 1 only for the first four (their buffers went).
+            assert made == [f"values{k}.readback" for k in range(count if index == 0 else count - READBACKS_KEPT)]
 
 
 def test_renderer_takes_device_and_profile_is_deprecated(vk_context):
