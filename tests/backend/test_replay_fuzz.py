@@ -3,7 +3,8 @@ events -- frames of different shapes taking turns in one slot, resizes, frames d
 every frame, FrameData set or not, an imported buffer swapped, a Static key changed -- one recording
 every command of every frame and compiling every frame it declares, the other with its plan cache
 re-submitting what it can, both with the same 1-3 frames in flight (so a frame declared once is the
-same stale or fresh declaration on both). Every frame's image must be the same. The memos that make
+same stale or fresh declaration on both), under one barrier strategy (split's VkEvents included).
+Every frame's image must be the same. The memos that make
 a replayed frame cheap (the resource cache's per plan and imports, the replay keys, the
 steady-frame shortcut, the pipeline left bound) all sit on this path: a stale one shows as a
 different image."""
@@ -29,19 +30,19 @@ from benchmarks import workloads
 
 N = 16                                      # floats the resolve shader reads (4 vec4s)
 SIZES = ((16, 16), (12, 8))
-EVENTS = ("frame_data", "chain", "marked", "import")
+EVENTS = ("frame_data", "chain", "marked", "import", "split")
 
 
 class Side:
     """One renderer and the objects its frames use (each renderer has its own)."""
 
-    def __init__(self, ctx, replay, frames_in_flight: int) -> None:
+    def __init__(self, ctx, replay, frames_in_flight: int, strategy: str = "batched") -> None:
         self.target = OffscreenTarget(*SIZES[0])
         # The recording side compiles every frame it declares (no plan cache): a new plan each time,
         # so none of the per-plan memos (resources, recordings) serve it; only frames declared once
         # reuse their plan.
         self.renderer = Renderer(ctx, self.target, replay=replay, frames_in_flight=frames_in_flight,
-                                 plan_cache=bool(replay))
+                                 plan_cache=bool(replay), strategy=strategy)
         self.data = self.renderer.create_frame_data("values", size=N * 4)
         self.key = [1]                        # the Static key and the value the marked pass pushes
         self.sources = []
@@ -52,8 +53,9 @@ class Side:
             self.sources.append(buf)
         self.source = 0
         chain = workloads.WORKLOADS["chain"].builder(**workloads.TINY["chain"])
+        split = workloads.WORKLOADS["split"].builder(**workloads.TINY["split"])      # events under "split"
         self.builds = {"frame_data": self._frame_data, "chain": chain, "marked": self._marked,
-                       "import": self._import}
+                       "import": self._import, "split": split}
 
     def _resolve(self, fg, frame, handle):
         with fg.add_pass("show", queue="compute") as p:
@@ -105,17 +107,21 @@ event = st.one_of(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
-@given(events=st.lists(event, min_size=3, max_size=14), frames_in_flight=st.integers(1, 3))
+@given(events=st.lists(event, min_size=3, max_size=14), frames_in_flight=st.integers(1, 3),
+       strategy=st.sampled_from(("batched", "naive", "per_resource", "split")))
 # Always tried: an import swapped between two frames of one plan; two plans declared once taking
 # turns in one slot; a Static key changed between frames declared every frame; FrameData set
 # between frames declared once.
-@example(events=[("frame", "import", False), ("swap", 1, False), ("frame", "import", False)], frames_in_flight=1)
-@example(events=[("frame", "chain", True), ("frame", "marked", True)] * 3, frames_in_flight=1)
-@example(events=[("frame", "marked", False), ("key", 2, False), ("frame", "marked", False)], frames_in_flight=1)
+@example(events=[("frame", "import", False), ("swap", 1, False), ("frame", "import", False)], frames_in_flight=1,
+         strategy="batched")
+@example(events=[("frame", "chain", True), ("frame", "marked", True)] * 3, frames_in_flight=1, strategy="batched")
+@example(events=[("frame", "marked", False), ("key", 2, False), ("frame", "marked", False)], frames_in_flight=1,
+         strategy="batched")
+@example(events=[("frame", "split", True), ("frame", "chain", True)] * 3, frames_in_flight=1, strategy="split")
 @example(events=[("frame", "frame_data", True), ("set", 2, False), ("frame", "frame_data", True)] * 2,
-         frames_in_flight=2)
-def test_replayed_frames_match_recorded_frames(vk_context, events, frames_in_flight):
-    sides = [Side(vk_context, False, frames_in_flight), Side(vk_context, "all", frames_in_flight)]
+         frames_in_flight=2, strategy="split")
+def test_replayed_frames_match_recorded_frames(vk_context, events, frames_in_flight, strategy):
+    sides = [Side(vk_context, False, frames_in_flight, strategy), Side(vk_context, "all", frames_in_flight, strategy)]
     try:
         done = []
         for kind, value, once in events:
