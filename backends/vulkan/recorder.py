@@ -10,7 +10,7 @@ Replay (Renderer(replay=...)): a submit's commands are split into segments, each
 command buffer in the submit's list — runs of barriers and replayable passes, and each pass that must
 be recorded every frame alone. A segment recorded earlier in this frame slot is submitted again
 (recorded without ONE_TIME_SUBMIT) while its key — plan, the resource objects it touches (the very
-objects: a re-allocated resource is a new one), the timestamp pool, the passes' `static(key=...)`
+objects: a re-allocated resource is a new one), the timestamp pools made, the passes' `static(key=...)`
 keys, the pipeline reloads and the renderer's epoch — is unchanged. Each plan keeps its own command
 buffers in a slot (frames.ReplaySet), for the slot's few most recent plans. Command buffers of one
 submission execute in order as one stream, so barriers, events and semaphores are exactly the

@@ -158,19 +158,24 @@ def test_readback_under_replay(vk_context):
         assert all(np.array_equal(r.result(), np.arange(64)) for r in results)
 
 
+def _readback_buffers_made(renderer) -> list:
+    """The names of the readback buffers the renderer's allocator makes from now on (appended)."""
+    made, staging = [], renderer.allocator.staging
+
+    def counted(**kw):
+        if kw.get("readback"):
+            made.append(kw["name"])
+        return staging(**kw)
+    renderer.allocator.staging = counted
+    return made
+
+
 def test_readback_buffers_are_reused_and_never_show_another_frames_data(vk_context):
     """result() gives the host buffer back for the next readback of the same resource: with two
     frames in flight and each result taken a frame late, two buffers take turns and no buffer is made
     after that; every result is its own frame's data."""
     with Renderer(vk_context, frames_in_flight=2) as renderer:
-        futures, made = [], []
-        staging = renderer.allocator.staging
-
-        def counted(**kw):
-            if kw.get("readback"):
-                made.append(kw["name"])
-            return staging(**kw)
-        renderer.allocator.staging = counted
+        futures, made = [], _readback_buffers_made(renderer)
         build = _index_frame(renderer, futures, "values", lambda i: np.full(64, i, np.uint32))
         for i in range(8):
             renderer.render(build)
@@ -188,14 +193,7 @@ def test_readback_buffers_kept_for_reuse_are_bounded(vk_context):
 
     count = READBACKS_KEPT + 4
     with Renderer(vk_context) as renderer:
-        futures, made = [], []
-        staging = renderer.allocator.staging
-
-        def counted(**kw):
-            if kw.get("readback"):
-                made.append(kw["name"])
-            return staging(**kw)
-        renderer.allocator.staging = counted
+        futures, made = [], _readback_buffers_made(renderer)
 
         def build(fg, frame):
             for k in range(count):
