@@ -6,10 +6,10 @@ the chain, streams and deferred frames in three modes, measured frame by frame i
                   before (Renderer(replay="all"); the deferred frame's upload pass records each frame)
     replay_declared_once  replay, and the frame declared once per slot: render(build, redeclare=False)
                   (no build() call, no plan-cache lookup; resources still resolved every frame).
-                  Chain and streams carry no per-frame data; deferred's uniforms and lights are
-                  computed every frame and set into FrameData (deferred.DeclaredOnce: mapped
-                  buffers, no upload pass), inside the measured time; the results page also gives
-                  the thread CPU of that data alone ("data")
+                  Chain and streams carry no per-frame data; deferred's uniforms (its lights move
+                  on the GPU, from the time in them) are set every frame into FrameData
+                  (deferred.DeclaredOnce: a mapped buffer, no upload pass), inside the measured
+                  time; the results page also gives the thread CPU of that data alone ("data")
     record_declared_once  the frame declared once (as above), every command recorded every frame:
                   what hand_written does (its structs built once, its commands recorded every frame)
     record_one_queue  record, with every logical queue on the graphics queue (deferred: its SSAO runs
@@ -87,8 +87,8 @@ def sweep_chain(passes: int):
 
 class _DeferredDeclaredOnce:
     """The deferred frame declared once (deferred.DeclaredOnce), as bench.measure_frames drives a
-    renderer: each frame computes its uniforms and lights (the same fixed animation time as the
-    other modes) into FrameData, then renders the frame declared for its slot. With several
+    renderer: each frame sets its uniforms (the same fixed animation time as the other modes) into
+    FrameData, then renders the frame declared for its slot. With several
     `debug_views`, frames take turns between those shapes (each its own declaration and plan)."""
 
     def __init__(self, renderer, shadow_size: int, debug_views: tuple = (False,)):
@@ -344,7 +344,7 @@ def markdown(details: dict, title: str) -> str:
              f"{details['frames']} timed frames per mode (the 1,000-pass sweep a quarter), modes in rotation frame "
              f"by frame, one frame in flight; CPU = process CPU ms spent in the frame's call (median), GPU = span "
              f"of the frame's command buffers from timestamps (median); thread CPU = the calling thread only "
-             f"(no driver threads); data = the thread CPU of the deferred sample's per-frame uniforms and lights "
+             f"(no driver threads); data = the thread CPU of the deferred sample's per-frame uniforms "
              f"where they are made in render(prepare=) (declared once), part of the frame's CPU; "
              f"deferred_turns: two shapes of the deferred frame declared once, taking turns frame by frame "
              f"in the one slot (its x column is against record_declared_once)."
@@ -361,7 +361,7 @@ def markdown(details: dict, title: str) -> str:
                 goals.append(f"- {w}: {mode} / record CPU = {r:.2f}x (goal <= 0.2x on lavapipe --tiny)")
     once, record = by.get(("deferred", "replay_declared_once")), by.get(("deferred", "record"))
     if once and record and once.get("data_cpu_ms"):
-        # The sample's own uniforms and lights are in both frames (record makes them in build()).
+        # The sample's own uniforms are in both frames (record makes them in build()).
         data = once["data_cpu_ms"]
         goals.append(f"- deferred: without the sample's per-frame data ({data:.3f} ms thread CPU in prepare, "
                      f"made in build() when recording), replay_declared_once / record CPU = "

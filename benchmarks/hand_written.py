@@ -7,9 +7,10 @@ framegraph.bench.measure_frames: render(), wait(), last_gpu_frame_ms; read() ret
 
     chain     two storage buffers ping-ponged, one global memory barrier between dispatches
     deferred  samples/deferred.py's frame: G-buffer, SSAO (+ blur), two shadow cascades projected
-              into a mask, lighting, bloom (5 mips down and up), tonemap, FXAA. Static mesh data is
-              uploaded once; the uniforms and lights go to host-visible buffers written each frame
-              (no copy); SSAO runs on the graphics queue.
+              into a mask, lighting, bloom (5 mips down and up), tonemap, FXAA, after the lights'
+              compute pass. Static mesh data and the lights' paths are uploaded once; the uniforms
+              go to a host-visible buffer written each frame (no copy); SSAO runs on the graphics
+              queue.
 """
 from __future__ import annotations
 
@@ -287,16 +288,18 @@ class HandDeferred(HandFrame):
         self.bloom = self.image("hand.bloom", fmt(deferred.HDR_FORMAT), bsize, color_sampled, mips=mips)
         self.ldr = self.image("hand.ldr", fmt(deferred.LDR_FORMAT), size, color_sampled)
 
-        # Static mesh data: uploaded once. Per-frame data: host-visible buffers written each frame.
+        # Static mesh data and light paths: uploaded once. Per-frame data: a host-visible buffer
+        # written each frame. The lights: written by the lights pass each frame.
         B = vk
-        self.vertices = self.buffer("hand.vertices", sc.vertex_bytes,
-                                    B.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | B.VK_BUFFER_USAGE_TRANSFER_DST_BIT)
-        self.indices = self.buffer("hand.indices", sc.index_bytes,
-                                   B.VK_BUFFER_USAGE_INDEX_BUFFER_BIT | B.VK_BUFFER_USAGE_TRANSFER_DST_BIT)
+        storage, dst = B.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, B.VK_BUFFER_USAGE_TRANSFER_DST_BIT
+        paths = deferred.light_paths(max(1, lights))
+        self.vertices = self.buffer("hand.vertices", sc.vertex_bytes, storage | dst)
+        self.indices = self.buffer("hand.indices", sc.index_bytes, B.VK_BUFFER_USAGE_INDEX_BUFFER_BIT | dst)
+        self.light_paths = self.buffer("hand.light_paths", len(paths), storage | dst)
         self.frame = self.buffer("hand.frame", common.FRAME_UNIFORMS, B.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, HOST_UPLOAD)
-        self.light_buffer = self.buffer("hand.lights", max(1, lights) * common.LIGHT_FLOATS * 4,
-                                        B.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, HOST_UPLOAD)
-        self._upload_once(sc)
+        self.light_buffer = self.buffer("hand.lights", max(1, lights) * common.LIGHT_FLOATS * 4, storage)
+        self._upload_once({self.vertices: sc.vertices.tobytes(), self.indices: sc.indices.tobytes(),
+                           self.light_paths: paths})
 
         cf = lambda *images: tuple(i.format for i in images)  # noqa: E731
         gstate = dict(depth_test=True, depth_write=True)
@@ -305,6 +308,8 @@ class HandDeferred(HandFrame):
         self.p_markers = p.graphics("markers.vert", "gbuffer.frag",
                                     color_formats=cf(self.albedo, self.normal, self.material),
                                     depth_format=self.depth.format, **gstate)
+        self.p_lights = p.compute("deferred_lights.comp")
+        self.lights_groups = -(-max(1, lights) // (self.p_lights.local_size or (64, 1, 1))[0])
         self.p_ssao, self.p_blur = p.compute("ssao.comp"), p.compute("ssao_blur.comp")
         self.p_shadow = p.graphics("shadow.vert", None, depth_format=self.cascades[0].format,
                                    depth_bias=shadow_map.DEPTH_BIAS, **gstate)
@@ -317,6 +322,7 @@ class HandDeferred(HandFrame):
         self.p_tonemap, self.p_fxaa = full("tonemap.frag", self.ldr), full("fxaa.frag", self.output)
 
         n = "nearest"
+        self.w_lights = self.writes(self.p_lights, {0: self.light_paths, 1: self.frame, 2: self.light_buffer})
         self.w_scene = self.writes(self.p_scene, {0: self.vertices, 1: self.frame})
         self.w_markers = self.writes(self.p_markers, {0: self.vertices, 1: self.frame, 3: self.light_buffer})
         self.w_ssao = self.writes(self.p_ssao, {0: (self.depth, n, 0), 1: (self.normal, n, 0),
@@ -374,16 +380,17 @@ class HandDeferred(HandFrame):
 
         self._barriers(mips)
 
-    def _upload_once(self, sc) -> None:
+    def _upload_once(self, contents: dict) -> None:
+        """{buffer: bytes} copied in through one staging buffer, waited for."""
         from framegraph.backends.vulkan import one_time_commands
-        staging = self.allocator.staging(name="hand.mesh_staging", size=sc.vertex_bytes + sc.index_bytes)
-        staging.mapped[:sc.vertex_bytes] = sc.vertices.tobytes()
-        staging.mapped[sc.vertex_bytes:] = sc.indices.tobytes()
+        staging = self.allocator.staging(name="hand.static_staging", size=sum(len(raw) for raw in contents.values()))
+        offset = 0
         with one_time_commands(self.ctx, name="hand.upload") as cmd:
-            vk.vkCmdCopyBuffer(cmd, staging.handle, self.vertices.handle, 1,
-                               [vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=sc.vertex_bytes)])
-            vk.vkCmdCopyBuffer(cmd, staging.handle, self.indices.handle, 1,
-                               [vk.VkBufferCopy(srcOffset=sc.vertex_bytes, dstOffset=0, size=sc.index_bytes)])
+            for buffer, raw in contents.items():
+                staging.mapped[offset:offset + len(raw)] = raw
+                vk.vkCmdCopyBuffer(cmd, staging.handle, buffer.handle, 1,
+                                   [vk.VkBufferCopy(srcOffset=offset, dstOffset=0, size=len(raw))])
+                offset += len(raw)
         self.allocator.free(staging)     # the fence wait in one_time_commands: the copies are done
 
     def _rendering(self, extent, colors, depth=None):
@@ -417,7 +424,13 @@ class HandDeferred(HandFrame):
         frag_r = (FRAGMENT, SAMPLED_READ)
         comp_r = (COMPUTE, SAMPLED_READ)
         both_r = (COMPUTE | FRAGMENT, SAMPLED_READ)
-        self.b_start = dependency(images=[
+        # The lights pass's output, read by the markers' vertex shader and the lighting pass (the
+        # previous frame's reads finished at its fence).
+        lights_written = vk.VkMemoryBarrier2(
+            srcStageMask=COMPUTE, srcAccessMask=STORAGE_WRITE,
+            dstStageMask=vk.VK_PIPELINE_STAGE_2_VERTEX_SHADER_BIT | FRAGMENT,
+            dstAccessMask=vk.VK_ACCESS_2_SHADER_STORAGE_READ_BIT)
+        self.b_start = dependency(memory=[lights_written], images=[
             ib(self.albedo, 0, 0, *att_w, UNDEFINED, COLOR_ATT), ib(self.normal, 0, 0, *att_w, UNDEFINED, COLOR_ATT),
             ib(self.material, 0, 0, *att_w, UNDEFINED, COLOR_ATT), ib(self.depth, 0, 0, *depth_w, UNDEFINED, DEPTH_ATT)])
         self.b_after_gbuffer = dependency(images=[
@@ -462,8 +475,7 @@ class HandDeferred(HandFrame):
     def update(self) -> None:
         data = self.deferred.frame_data((self.width, self.height), lights=self.lights, shadow_size=self.shadow_size,
                                         camera=self.camera, t=self.time)
-        self.frame.mapped[:len(data["frame"])] = data["frame"]
-        self.light_buffer.mapped[:len(data["lights"])] = data["lights"]
+        self.frame.mapped[:len(data)] = data
 
     def _begin_rendering(self, cmd, r) -> None:
         lib.vkCmdBeginRendering(cmd, r[1])
@@ -488,6 +500,8 @@ class HandDeferred(HandFrame):
         barrier = lib.vkCmdPipelineBarrier2
         compute = vk.VK_PIPELINE_BIND_POINT_COMPUTE
         w, h = self.width, self.height
+        self.bind(cmd, self.p_lights, self.w_lights)
+        lib.vkCmdDispatch(cmd, self.lights_groups, 1, 1)
         barrier(cmd, self.b_start[1])
         self._begin_rendering(cmd, self.r_gbuffer)
         self.bind(cmd, self.p_scene, self.w_scene)

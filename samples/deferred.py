@@ -1,7 +1,8 @@
 """Deferred sample: G-buffer, cascaded moon shadows in a screen-space mask, async-compute SSAO,
 64 coloured point lights, bloom, tonemap, FXAA.
 
-    upload             vertices, indices, the frame's uniforms and the lights into transient buffers
+    upload             vertices, indices, the frame's uniforms and the lights' paths into transient buffers
+    lights             (compute) every light's position at the frame's time, from its path  -> lights
     gbuffer            albedo, normal, material, depth; the scene and one small emissive sphere per light
     ssao               (queue="compute") ambient occlusion from depth and normals  -> ao_raw
     ssao_blur          (queue="compute") 4x4 box that removes SSAO's rotation pattern -> ao
@@ -61,13 +62,13 @@ BLOOM_THRESHOLD = (1.0, 0.5)           # threshold, soft knee
 BLOOM_UP_WEIGHT = 0.65                 # how much of the wider blur each up pass takes
 TONEMAP = (0.55, 4.0)                  # exposure, bloom strength
 SSAO = (0.6, 1.5)                      # radius (world units), strength (exponent)
+LIGHT_PATH_FLOATS = 20                 # shaders/deferred_lights.comp LightPath: five vec4 a light
 
 
 def light_data(count: int, t: float) -> np.ndarray:
     """`count` point lights (shaders/scene.h PointLight) on rings around the middle of the scene,
-    coloured round the hue circle, orbiting with time. Computed every frame, so in as few numpy calls
-    as it takes (each costs microseconds, more once the GPU's work has had the caches): only the
-    positions move, and each coordinate is a sine of an angle linear in t."""
+    coloured round the hue circle, orbiting with time: what the "lights" pass computes on the GPU
+    from light_paths (shaders/deferred_lights.comp), worked out on the host (the tests compare)."""
     layout = _light_layout(count)
     lights = layout.lights.copy()
     lights[:, :3] = (np.sin(layout.angle + layout.rate * t) * layout.scale + layout.offset).T
@@ -104,6 +105,21 @@ def _light_layout(count: int) -> _LightLayout:
                         offset=np.array([[0.0], [0.6], [0.0]]), lights=lights)
 
 
+@functools.lru_cache(maxsize=8)
+def light_paths(count: int) -> bytes:
+    """The lights' paths as the "lights" pass reads them (deferred_lights.comp LightPath: angle and
+    radius, rate, scale, offset, colour and intensity). Only the time changes from frame to frame,
+    and it is in the Frame block: the paths are written once."""
+    layout = _light_layout(count)
+    paths = np.zeros((count, LIGHT_PATH_FLOATS // 4, 4), np.float32)
+    paths[:, 0, :3], paths[:, 0, 3] = layout.angle.T, layout.lights[:, 3]
+    paths[:, 1, :3] = layout.rate.T
+    paths[:, 2, :3] = layout.scale.T
+    paths[:, 3, :3] = layout.offset.T
+    paths[:, 4] = layout.lights[:, 4:]
+    return paths.tobytes()
+
+
 def bloom_mips(width: int, height: int) -> int:
     """Mips of the half-resolution bloom image, down to no less than 4 texels."""
     smallest = min(width, height) // 2
@@ -111,13 +127,13 @@ def bloom_mips(width: int, height: int) -> int:
 
 
 def frame_data(extent, *, lights: int = 64, shadow_size: int = SHADOW_SIZE, camera: common.Camera | None = None,
-               t: float = 0.0) -> dict[str, bytes]:
-    """What changes from frame to frame: the Frame uniform block and the lights (at time `t`). The
-    block's matrices are worked out again only when the camera, size or settings change."""
+               t: float = 0.0) -> bytes:
+    """What changes from frame to frame: the Frame uniform block at time `t` (the lights move on the
+    GPU, from their paths and this time). Its matrices are worked out again only when the camera,
+    size or settings change."""
     width, height = extent
     block = _frame_block((camera or common.Camera()).key(), width / height, lights, shadow_size)
-    # A buffer has at least one light's bytes; the shaders read `lights` of them.
-    return {"frame": common.with_time(block, t), "lights": light_data(max(1, lights), t).tobytes()}
+    return common.with_time(block, t)
 
 
 @functools.lru_cache(maxsize=16)
@@ -136,17 +152,19 @@ def build(fg, frame, *, lights: int = 64, debug_view: bool = False, shadow_size:
     sc = common.scene()
     data = frame_data(frame.extent, lights=lights, shadow_size=shadow_size, camera=camera,
                       t=common.frame_time(frame, time))
-    buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(), **data})
+    # A buffer has at least one light's bytes; the shaders read `lights` of them.
+    buffers = common.declare_upload(fg, {"vertices": sc.vertices.tobytes(), "indices": sc.indices.tobytes(),
+                                         "frame": data, "light_paths": light_paths(max(1, lights))})
     return declare(fg, frame, buffers, lights=lights, debug_view=debug_view, shadow_size=shadow_size)
 
 
 class DeclaredOnce:
     """The same frame with its data outside the commands, so it can be declared once per frame slot
-    and replayed: the scene's vertices and indices in persistent buffers, the uniforms and lights in
-    FrameData (a mapped buffer per frame slot), no upload pass.
+    and replayed: the scene's vertices and indices and the lights' paths in persistent buffers, the
+    uniforms in FrameData (a mapped buffer per frame slot), no upload pass.
 
         frame = deferred.DeclaredOnce(renderer)
-        while running:                                       # uniforms and lights set per frame
+        while running:                                       # the uniforms (and time) set per frame
             renderer.render(frame.build, redeclare=False, prepare=frame.prepare)
     """
 
@@ -158,16 +176,16 @@ class DeclaredOnce:
         self.camera = camera or common.Camera()
         self.mesh = {"vertices": renderer.create_buffer("vertices", data=sc.vertices,
                                                         state="vertex_shader_read_storage"),
-                     "indices": renderer.create_buffer("indices", data=sc.indices, state="index_buffer")}
-        sizes = {k: len(v) for k, v in frame_data((16, 9), lights=lights, shadow_size=shadow_size).items()}
-        self.data = {k: renderer.create_frame_data(k, size=n) for k, n in sizes.items()}
+                     "indices": renderer.create_buffer("indices", data=sc.indices, state="index_buffer"),
+                     "light_paths": renderer.create_buffer("light_paths", data=light_paths(max(1, lights)),
+                                                           state="compute_shader_read_storage")}
+        self.data = {"frame": renderer.create_frame_data("frame", size=common.FRAME_UNIFORMS)}
 
     def update(self, t: float, extent=None) -> None:
-        """This frame's uniforms and lights at time `t` (extent: the target's, by default)."""
+        """This frame's uniforms at time `t` (extent: the target's, by default)."""
         extent = extent or self.renderer.target.extent
-        for key, raw in frame_data(extent, lights=self.lights, shadow_size=self.shadow_size, camera=self.camera,
-                                   t=t).items():
-            self.data[key].set(raw)
+        self.data["frame"].set(frame_data(extent, lights=self.lights, shadow_size=self.shadow_size,
+                                          camera=self.camera, t=t))
 
     def prepare(self, frame, time: float | None = None) -> None:
         """Renderer.render's `prepare`: update() for this frame's extent, at `time` (default: the
@@ -182,9 +200,11 @@ class DeclaredOnce:
 
 
 def declare(fg, frame, buffers: dict, *, lights: int = 64, debug_view: bool = False, shadow_size: int = SHADOW_SIZE):
-    """Every pass after the data: `buffers` holds the handles of vertices, indices, frame and lights."""
+    """Every pass after the data: `buffers` holds the handles of vertices, indices, frame and
+    light_paths."""
     width, height = frame.extent
     sc = common.scene()
+    buffers = {**buffers, "lights": move_lights(fg, buffers, lights)}
 
     # G-buffer: the scene's instances, then the light markers (instanced, positions from the lights).
     targets = gbuffer_targets(fg, width, height)
@@ -251,6 +271,20 @@ def declare(fg, frame, buffers: dict, *, lights: int = 64, debug_view: bool = Fa
             p.reads(debug, "fragment_shader_read_sampled")
             out = p.writes(out, "color_attachment_write")
             p.execute(fullscreen("debug_composite.frag", {0: "debug"}))
+    return out
+
+
+def move_lights(fg, buffers: dict, lights: int):
+    """Pass `lights`: every light at the Frame block's time, from its path; returns the handle of
+    the transient buffer of PointLights it writes (at least one light's bytes)."""
+    count = max(1, lights)
+    out = fg.create_buffer("lights", size=count * common.LIGHT_FLOATS * 4)
+    with fg.add_pass("lights") as p:
+        p.reads(buffers["light_paths"], "compute_shader_read_storage")
+        p.reads(buffers["frame"], "compute_shader_read_uniform")
+        out = p.writes(out, "compute_shader_write_storage", discard=True)
+        p.execute(lambda ctx: ctx.dispatch_threads(count, pipeline=ctx.compute_pipeline("deferred_lights.comp"),
+                                                   bindings={0: "light_paths", 1: "frame", 2: "lights"}))
     return out
 
 

@@ -160,6 +160,22 @@ def test_light_positions_follow_their_rings(count):
     assert not (deferred.light_data(count, 0.0)[:, :3] == deferred.light_data(count, 0.5)[:, :3]).all()
 
 
+@pytest.mark.parametrize("count", [1, 5, 64])
+def test_light_paths_give_the_lights(count):
+    """The paths the "lights" pass reads (deferred_lights.comp LightPath), evaluated in float32 as
+    the shader does, are light_data's lights: positions to float32 rounding, the rest exactly."""
+    import numpy as np
+    raw = deferred.light_paths(count)
+    assert len(raw) == count * deferred.LIGHT_PATH_FLOATS * 4
+    paths = np.frombuffer(raw, np.float32).reshape(count, 5, 4)
+    for t in (0.0, 1.0, 123.4):
+        angle, rate, scale, offset = (paths[:, i, :3] for i in range(4))
+        position = np.sin(angle + rate * np.float32(t)) * scale + offset
+        expected = deferred.light_data(count, t)
+        np.testing.assert_allclose(position, expected[:, :3], atol=5e-4)
+        assert (paths[:, 0, 3] == expected[:, 3]).all() and (paths[:, 4] == expected[:, 4:]).all()
+
+
 def test_frame_block_changes_with_time_camera_and_size():
     """frame_data's matrices come from a memo: a new time changes only the time; a moved camera or
     another size changes the matrices."""
@@ -168,14 +184,14 @@ def test_frame_block_changes_with_time_camera_and_size():
     from framegraph.samples import common
 
     camera = common.Camera()
-    a = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=1.0)["frame"]
-    b = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=2.5)["frame"]
+    a = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=1.0)
+    b = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=2.5)
     t = common.FRAME_TIME
     assert a[:t] == b[:t] and a[t + 4:] == b[t + 4:]
     assert struct.unpack_from("f", b, t)[0] == 2.5
     camera.eye = (3.0, 4.0, 5.0)
-    moved = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=1.0)["frame"]
-    wider = deferred.frame_data((128, 64), shadow_size=256, camera=common.Camera(), t=1.0)["frame"]
+    moved = deferred.frame_data((64, 64), shadow_size=256, camera=camera, t=1.0)
+    wider = deferred.frame_data((128, 64), shadow_size=256, camera=common.Camera(), t=1.0)
     assert moved[:256] != a[:256] and wider[:128] != a[:128]
     # The memoized block is what frame_uniforms makes from scratch.
     cascades = common.cascade_matrices(camera, 1.0, deferred.MOON_DIR, splits=deferred.MOON_SPLITS, resolution=256)

@@ -78,6 +78,25 @@ def test_deferred_debug_view(vk_context):
     assert not np.array_equal(images[0][64:, 64:], plain[0][64:, 64:])
 
 
+def test_lights_pass_moves_the_lights_as_light_data(vk_context):
+    """The deferred frame's "lights" pass (deferred_lights.comp) writes, on the device, the lights
+    that deferred.light_data works out on the host, at the Frame block's time."""
+    count, times, plans, results = 20, (0.0, 1.0, 37.25), [], []
+    with Renderer(vk_context, on_compile=support.verified(plans)) as renderer:
+        for t in times:
+            def build(fg, frame, t=t):
+                buffers = common.declare_upload(fg, {"frame": deferred.frame_data((64, 64), lights=count, t=t),
+                                                     "light_paths": deferred.light_paths(count)})
+                lights = deferred.move_lights(fg, buffers, count)
+                results.append(renderer.readback(fg, lights, dtype=np.float32))
+                return lights
+            renderer.render(build)
+        for t, result in zip(times, results):
+            np.testing.assert_allclose(result.result().reshape(count, common.LIGHT_FLOATS),
+                                       deferred.light_data(count, t), atol=5e-4)
+    assert len(plans) == 1
+
+
 @pytest.mark.parametrize("strategy", ("batched", "split"))
 def test_deferred_with_async_compute_streams(vk_context, strategy):
     """SSAO on a stream of its own (timeline semaphores between it and the graphics stream) still
