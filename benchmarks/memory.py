@@ -16,7 +16,7 @@ The frame (declared below with the FrameGraph builder, 22 passes at 1920x1080):
     bloom_down1..4      mip i-1 -> mip i               bloom_up3..0   mip i+1 blended into mip i
     tonemap             hdr + bloom -> ldr (RGBA8)
     fxaa                ldr -> the swapchain image       ui   widgets drawn over it
-`samples/deferred.py`'s build_graph(width, height) is measured too (20 passes: G-buffer, SSAO + blur on
+`samples/deferred.py`'s build_graph(width, height) is measured too (21 passes: the lights, G-buffer, SSAO + blur on
 compute, two shadow cascades each projected into a screen-space mask right after it is drawn,
 lighting, bloom, tonemap, FXAA), and a what-if variant of the graph above,
 `deferred_post_shadow_mask`: each cascade is projected into a screen-space shadow mask right after
