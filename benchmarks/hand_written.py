@@ -308,7 +308,7 @@ class HandDeferred(HandFrame):
         self.p_markers = p.graphics("markers.vert", "gbuffer.frag",
                                     color_formats=cf(self.albedo, self.normal, self.material),
                                     depth_format=self.depth.format, **gstate)
-        self.p_lights = p.compute("deferred_lights.comp")
+        self.p_lights = p.compute("move_lights.comp")
         self.lights_groups = -(-max(1, lights) // (self.p_lights.local_size or (64, 1, 1))[0])
         self.p_ssao, self.p_blur = p.compute("ssao.comp"), p.compute("ssao_blur.comp")
         self.p_shadow = p.graphics("shadow.vert", None, depth_format=self.cascades[0].format,

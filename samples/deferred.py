@@ -62,13 +62,13 @@ BLOOM_THRESHOLD = (1.0, 0.5)           # threshold, soft knee
 BLOOM_UP_WEIGHT = 0.65                 # how much of the wider blur each up pass takes
 TONEMAP = (0.55, 4.0)                  # exposure, bloom strength
 SSAO = (0.6, 1.5)                      # radius (world units), strength (exponent)
-LIGHT_PATH_FLOATS = 20                 # shaders/deferred_lights.comp LightPath: five vec4 a light
+LIGHT_PATH_FLOATS = 20                 # shaders/move_lights.comp LightPath: five vec4 a light
 
 
 def light_data(count: int, t: float) -> np.ndarray:
     """`count` point lights (shaders/scene.h PointLight) on rings around the middle of the scene,
     coloured round the hue circle, orbiting with time: what the "lights" pass computes on the GPU
-    from light_paths (shaders/deferred_lights.comp), worked out on the host (the tests compare)."""
+    from light_paths (shaders/move_lights.comp), worked out on the host (the tests compare)."""
     layout = _light_layout(count)
     lights = layout.lights.copy()
     lights[:, :3] = (np.sin(layout.angle + layout.rate * t) * layout.scale + layout.offset).T
@@ -107,7 +107,7 @@ def _light_layout(count: int) -> _LightLayout:
 
 @functools.lru_cache(maxsize=8)
 def light_paths(count: int) -> bytes:
-    """The lights' paths as the "lights" pass reads them (deferred_lights.comp LightPath: angle and
+    """The lights' paths as the "lights" pass reads them (move_lights.comp LightPath: angle and
     radius, rate, scale, offset, colour and intensity). Only the time changes from frame to frame,
     and it is in the Frame block: the paths are written once."""
     layout = _light_layout(count)
@@ -283,7 +283,7 @@ def move_lights(fg, buffers: dict, lights: int):
         p.reads(buffers["light_paths"], "compute_shader_read_storage")
         p.reads(buffers["frame"], "compute_shader_read_uniform")
         out = p.writes(out, "compute_shader_write_storage", discard=True)
-        p.execute(lambda ctx: ctx.dispatch_threads(count, pipeline=ctx.compute_pipeline("deferred_lights.comp"),
+        p.execute(lambda ctx: ctx.dispatch_threads(count, pipeline=ctx.compute_pipeline("move_lights.comp"),
                                                    bindings={0: "light_paths", 1: "frame", 2: "lights"}))
     return out
 

@@ -162,7 +162,7 @@ def test_light_positions_follow_their_rings(count):
 
 @pytest.mark.parametrize("count", [1, 5, 64])
 def test_light_paths_give_the_lights(count):
-    """The paths the "lights" pass reads (deferred_lights.comp LightPath), evaluated in float32 as
+    """The paths the "lights" pass reads (move_lights.comp LightPath), evaluated in float32 as
     the shader does, are light_data's lights: positions to float32 rounding, the rest exactly."""
     import numpy as np
     raw = deferred.light_paths(count)

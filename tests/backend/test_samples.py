@@ -79,7 +79,7 @@ def test_deferred_debug_view(vk_context):
 
 
 def test_lights_pass_moves_the_lights_as_light_data(vk_context):
-    """The deferred frame's "lights" pass (deferred_lights.comp) writes, on the device, the lights
+    """The deferred frame's "lights" pass (move_lights.comp) writes, on the device, the lights
     that deferred.light_data works out on the host, at the Frame block's time."""
     count, times, plans, results = 20, (0.0, 1.0, 37.25), [], []
     with Renderer(vk_context, on_compile=support.verified(plans)) as renderer:
