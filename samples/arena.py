@@ -314,12 +314,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=common.size_arg, default=None, metavar="WxH",
                     help="window size (default: the script's, else 960x540)")
     ap.add_argument("--script", help="play this input script (framegraph-input/1 JSON), frame-locked")
-    ap.add_argument("--frames", type=int, default=None, help="stop after N frames (default: the script's, or never)")
+    ap.add_argument("--frames", type=common.at_least(1), default=None, help="stop after N frames (default: the script's, or never)")
     ap.add_argument("--offscreen", action="store_true", help="render offscreen (also FRAMEGRAPH_OFFSCREEN=1)")
     ap.add_argument("--out", default="out/arena", help="folder for screenshots (default: %(default)s)")
     ap.add_argument("--strategy", default="batched", choices=common.STRATEGIES)
-    ap.add_argument("--shadow-size", type=int, default=1024)
-    ap.add_argument("--hud-scale", type=int, default=None, help="HUD pixel scale (default: 1, 2 from 1280 wide)")
+    ap.add_argument("--shadow-size", type=common.at_least(1), default=1024)
+    ap.add_argument("--hud-scale", type=common.at_least(1), default=None, help="HUD pixel scale (default: 1, 2 from 1280 wide)")
     ap.add_argument("--fixed-hud", action="store_true", help="HUD shows stand-in timings (repeatable images)")
     ap.add_argument("--stats-json", help="write fps, CPU and GPU ms per frame (medians) to this file")
     ap.add_argument("--replay", choices=("all", "off"), default="all",

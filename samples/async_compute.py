@@ -125,6 +125,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     from framegraph.backends.vulkan import VulkanContext, save_png
+    from framegraph.samples.common import at_least
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queue", choices=("compute", "graphics"), default="compute",
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrent", action="store_true", help="CONCURRENT sharing instead of ownership transfers")
     parser.add_argument("--streams", action="store_true",
                         help="separate streams on the graphics family (semaphores on a one-queue device)")
-    parser.add_argument("--frames", type=int, default=3)
+    parser.add_argument("--frames", type=at_least(1), default=3)
     parser.add_argument("--strategy", default="batched", choices=STRATEGIES)
     parser.add_argument("--size", type=_size, default=(256, 256), metavar="WxH")
     parser.add_argument("--out", default="out/async_compute.png")

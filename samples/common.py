@@ -320,10 +320,24 @@ def size_arg(text: str) -> tuple[int, int]:
     return width, height
 
 
+def at_least(minimum: int):
+    """An argparse type for a count on the command line (--frames, --lights, sizes): a whole
+    number, `minimum` or more, else argparse's usage error (exit code 2)."""
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+    return count
+
+
 def parser(description: str, *, out: str, size=(512, 512), frames: int = 3) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--size", type=size_arg, default=size, metavar="WxH", help="default: %(default)s")
-    ap.add_argument("--frames", type=int, default=frames,
+    ap.add_argument("--frames", type=at_least(0), default=frames,
                     help="frames to render (default: %(default)s; 0 with --window: until it is closed)")
     ap.add_argument("--strategy", default="batched", choices=STRATEGIES)
     ap.add_argument("--window", action="store_true", help="present to a GLFW window (unless FRAMEGRAPH_OFFSCREEN=1)")

@@ -385,7 +385,7 @@ def build_graph(width: int = 1280, height: int = 720, **params):
 def main(argv: list[str] | None = None) -> int:
     ap = common.parser(__doc__.splitlines()[0], out="out/deferred.png")
     ap.add_argument("--debug-view", action="store_true", help="show the G-buffer in the lower right quarter")
-    ap.add_argument("--lights", type=int, default=64, help="point lights (default: %(default)s)")
+    ap.add_argument("--lights", type=common.at_least(0), default=64, help="point lights (default: %(default)s)")
     args = ap.parse_args(argv)
     return common.run(build, args, title="deferred", lights=args.lights, debug_view=args.debug_view)
 

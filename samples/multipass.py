@@ -80,8 +80,10 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from framegraph.samples.common import at_least
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=5)
+    parser.add_argument("--frames", type=at_least(1), default=5)
     parser.add_argument("--strategy", default="batched", choices=("naive", "per_resource", "batched", "split"))
     parser.add_argument("--size", type=_size, default=(64, 64), metavar="WxH")
     parser.add_argument("--out", default="out/multipass.png", help="PNG of the last frame (offscreen)")

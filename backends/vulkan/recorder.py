@@ -23,7 +23,7 @@ from typing import Any, Callable, Hashable, NamedTuple
 import vulkan as vk
 from vulkan import ffi, lib
 
-from framegraph.errors import FrameGraphError
+from framegraph.errors import FrameGraphError, show_value
 from framegraph.graph import Handle
 from framegraph.plan import BarrierCmd, PassCmd, ResetEventCmd, SetEventCmd, WaitEventsCmd
 from framegraph.vk import Access, Format, Stage
@@ -1110,7 +1110,10 @@ class PassContext:
         if not self._rendering:
             raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
         self._prepare(pipeline, bindings, push)
-        lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
+        try:
+            lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
+        except (OverflowError, TypeError) as e:
+            raise self._bad_counts("draw", (vertex_count, instance_count, first_vertex), e) from None
 
     def bind_index_buffer(self, name: str | Handle, *, index_type: str = "uint32") -> None:
         """Bind the declared range of `name` (an index_buffer read of this pass) as the index buffer."""
@@ -1131,17 +1134,35 @@ class PassContext:
         if index_buffer is not None:
             self.bind_index_buffer(index_buffer)
         self._prepare(pipeline, bindings, push)
-        lib.vkCmdDrawIndexed(self._cmd, index_count, instance_count, first_index, vertex_offset, first_instance)
+        try:
+            lib.vkCmdDrawIndexed(self._cmd, index_count, instance_count, first_index, vertex_offset, first_instance)
+        except (OverflowError, TypeError) as e:
+            raise self._bad_counts("draw_indexed", (index_count, instance_count, first_index, vertex_offset,
+                                                    first_instance), e) from None
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
-        lib.vkCmdDispatch(self._cmd, x, y, z)
+        try:
+            lib.vkCmdDispatch(self._cmd, x, y, z)
+        except (OverflowError, TypeError) as e:
+            raise self._bad_counts("dispatch", (x, y, z), e) from None
 
     def dispatch_threads(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
         self._prepare(pipeline, bindings, push)
         lx, ly, lz = self._pipeline.local_size or (1, 1, 1)
-        lib.vkCmdDispatch(self._cmd, -(-x // lx), -(-y // ly), -(-z // lz))
+        try:
+            lib.vkCmdDispatch(self._cmd, -(-x // lx), -(-y // ly), -(-z // lz))
+        except (OverflowError, TypeError) as e:
+            raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
+
+    def _bad_counts(self, call: str, values: tuple, error: Exception) -> FrameGraphError:
+        """A draw's or dispatch's numbers that the command cannot take (negative, too large, not
+        whole numbers), named with the pass (it was the binding's bare OverflowError or TypeError)."""
+        shown = ", ".join(show_value(v) for v in values)
+        offset = " (vertex_offset: from -2**31 to 2**31 - 1)" if call == "draw_indexed" else ""
+        return FrameGraphError(f"{call}({shown}): counts and firsts are whole numbers from 0 to 2**32 - 1{offset}: "
+                               f"{error}", pass_name=self.name)
 
     def copy_image_to_buffer(self, image: str | Handle, buffer: str | Handle, *, mip: int = 0) -> None:
         """Copy the declared layer range of `image` (transfer_read) into `buffer` (transfer_write),

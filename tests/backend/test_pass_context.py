@@ -115,6 +115,51 @@ def test_a_declared_access_the_shader_contradicts_is_an_error_at_bind(vk_context
             renderer.render(build)
 
 
+def _work_frame(call: str, args: tuple):
+    """One pass 'work' that calls ctx.<call>(*args): a dispatch of scale.comp, or a draw of the
+    triangle into a 4x4 image."""
+    def build(fg, frame):
+        if call.startswith("dispatch"):
+            src = fg.create_buffer("src", size=256)
+            with fg.add_pass("fill", queue="compute") as p:
+                src = p.writes(src, "compute_shader_write_storage", discard=True)
+                p.execute(lambda ctx: None)
+        with fg.add_pass("work") as p:
+            if call.startswith("dispatch"):
+                p.reads(src, "compute_shader_read_storage")
+                out = p.writes(fg.create_buffer("dst", size=256), "compute_shader_write_storage", discard=True)
+                p.execute(lambda ctx: getattr(ctx, call)(*args, pipeline=ctx.compute_pipeline("scale.comp"),
+                                                         bindings={0: "src", 1: "dst"}))
+            else:
+                out = p.writes(fg.create_image("target", format="R8G8B8A8_UNORM", extent=(4, 4)),
+                               "color_attachment_write", discard=True)
+
+                def draw(ctx):
+                    with ctx.rendering():
+                        getattr(ctx, call)(*args, pipeline=ctx.graphics_pipeline("triangle.vert", "triangle.frag"))
+                p.execute(draw)
+        fg.output(out)
+        return out
+    return build
+
+
+@pytest.mark.parametrize("call, bad", [("dispatch", (-1, 1, 1)), ("dispatch", (2 ** 32, 1, 1)),
+                                       ("dispatch_threads", (64.5,)), ("draw", (3, -1)),
+                                       ("draw_indexed", (3, 1, 0, 2 ** 31))])
+def test_counts_a_command_cannot_take_name_the_pass(vk_context, shaders, call, bad):
+    """A negative, too large or fractional count in a draw or dispatch is a FrameGraphError naming
+    the pass and the call (it was the binding's bare OverflowError or TypeError), and the renderer
+    renders the next frame."""
+    good = ("dispatch", (1, 1, 1)) if call.startswith("dispatch") else ("draw", (3,))
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        with pytest.raises(FrameGraphError, match=rf"pass 'work'.*{call}\(") as e:
+            renderer.render(_work_frame(call, bad))
+        assert e.value.pass_name == "work"
+        renderer.render(_work_frame(*good))
+        renderer.wait()
+
+
 def test_shader_lookup_errors_name_the_pass(vk_context):
     def build(fg, frame):
         out = fg.create_buffer("out", size=64)

@@ -151,6 +151,24 @@ def test_command_line_writes_png(vk_context, name, tmp_path, capsys):
     assert Image.open(out).size == (48, 32)
 
 
+@pytest.mark.parametrize("module, args", [
+    ("deferred", ["--lights", "-1"]), ("deferred", ["--frames", "-2"]), ("shadow_map", ["--frames", "x"]),
+    ("arena", ["--frames", "0"]), ("arena", ["--shadow-size", "-4"]), ("arena", ["--hud-scale", "0"]),
+    ("multipass", ["--frames", "-1"]), ("async_compute", ["--frames", "0"])])
+def test_sample_command_lines_refuse_bad_counts(module, args, capsys):
+    """A count a sample cannot use is argparse's usage error naming the option (exit code 2), not a
+    traceback from deep in the frame (negative lights reached vkCmdDrawIndexed; a shadow size of 0
+    divided by zero; 0 frames left nothing to time or save)."""
+    import importlib
+
+    main = importlib.import_module(f"framegraph.samples.{module}").main
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {args[0]}:" in err and ("or more" in err or "whole number" in err)
+
+
 def test_demo_renders_the_deferred_sample(vk_context, tmp_path, capsys):
     from PIL import Image
 
