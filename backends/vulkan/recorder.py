@@ -18,6 +18,7 @@ plan's whether a frame replays or records.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, Hashable, NamedTuple
 
 import vulkan as vk
@@ -1061,6 +1062,9 @@ class PassContext:
 
     def push_constants(self, data, *, pipeline: Pipeline | None = None) -> None:
         pipeline = pipeline or self._pipeline
+        if pipeline is None:
+            raise FrameGraphError("push_constants() with no pipeline bound (bind one first, or pass pipeline=)",
+                                  pass_name=self.name)
         raw = data if type(data) is bytes else as_bytes(data)
         size = len(raw)
         if size > pipeline.push_size:
@@ -1171,9 +1175,16 @@ class PassContext:
         src = self._transfer_access(image, Access.TRANSFER_READ)
         dst = self._transfer_access(buffer, Access.TRANSFER_WRITE)
         img = self._resolved[image]
-        width, height = img.mip_extent(mip)
         region = self._program.memo.get(("copy", self.name, image, buffer, mip))
         if region is None:
+            mip = self._whole("copy_image_to_buffer", image, "mip", mip)
+            base, count = src.mips
+            if not base <= mip < base + count:
+                raise FrameGraphError(f"copy_image_to_buffer: mip {mip} is outside the declared mips {src.mips} "
+                                      f"(base, count)", pass_name=self.name, resource=image, field="mip")
+            width, height = img.mip_extent(mip)
+            self._byte_range("copy_image_to_buffer", buffer, dst, 0,
+                             width * height * src.layers[1] * Format(img.format).texel_size, field=None)
             region = self._program.memo[("copy", self.name, image, buffer, mip)] = vk.VkBufferImageCopy(
                 bufferOffset=dst.range[0], imageSubresource=vk.VkImageSubresourceLayers(
                     aspectMask=img.aspect, mipLevel=mip, baseArrayLayer=src.layers[0], layerCount=src.layers[1]),
@@ -1187,9 +1198,17 @@ class PassContext:
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
         s_img, d_img = self._resolved[src], self._resolved[dst]
+        if a.layers[1] != b.layers[1] or Format(s_img.format).texel_size != Format(d_img.format).texel_size:
+            raise FrameGraphError(f"copy_image to {dst!r}: {a.layers[1]} layers of {Format(s_img.format).name} into "
+                                  f"{b.layers[1]} of {Format(d_img.format).name} (the layer counts and the texel "
+                                  "sizes must match)", pass_name=self.name, resource=src)
         regions = []
         for m in range(min(a.mips[1], b.mips[1])):
             width, height = s_img.mip_extent(a.mips[0] + m)
+            dw, dh = d_img.mip_extent(b.mips[0] + m)
+            if width > dw or height > dh:
+                raise FrameGraphError(f"copy_image to {dst!r}: mip {a.mips[0] + m} is {width}x{height}, larger than "
+                                      f"its mip {b.mips[0] + m} ({dw}x{dh})", pass_name=self.name, resource=src)
             regions.append(vk.VkImageCopy(
                 srcSubresource=vk.VkImageSubresourceLayers(aspectMask=s_img.aspect, mipLevel=a.mips[0] + m,
                                                            baseArrayLayer=a.layers[0], layerCount=a.layers[1]),
@@ -1207,23 +1226,27 @@ class PassContext:
         access = self._transfer_access(name, Access.TRANSFER_WRITE)
         raw = as_bytes(data)
         self._host_data = True
-        staging, at = self._program.slot.staging.allocate(len(raw))
-        staging.mapped[at:at + len(raw)] = raw
         res = self._resolved[name]
         if isinstance(res, PhysicalBuffer):
-            if offset + len(raw) > access.range[1]:
-                raise FrameGraphError(f"{len(raw)} bytes at {offset} exceed the declared range {access.range}",
-                                      pass_name=self.name, resource=name)
+            start, size = self._byte_range("upload", name, access, offset, len(raw), field="data")
+            if not size:
+                return                   # nothing to copy (a copy of 0 bytes is invalid Vulkan)
+            staging, at = self._program.slot.staging.allocate(size)
+            staging.mapped[at:at + size] = raw
             # ffi.new and lib: a VkBufferCopy through the binding costs ~15 µs, every upload of every frame.
-            region = ffi.new("VkBufferCopy *", {"srcOffset": at, "dstOffset": access.range[0] + offset,
-                                                "size": len(raw)})
+            region = ffi.new("VkBufferCopy *", {"srcOffset": at, "dstOffset": start, "size": size})
             lib.vkCmdCopyBuffer(self._cmd, staging.handle, res.handle, 1, region)
             return
+        if offset != 0:
+            raise FrameGraphError(f"upload: offset {show_value(offset)} into an image (an image upload fills the "
+                                  "declared base mip and layers)", pass_name=self.name, resource=name, field="offset")
         width, height = res.mip_extent(access.mips[0])
         expected = width * height * access.layers[1] * (Format(res.format).texel_size)
         if len(raw) != expected:
             raise FrameGraphError(f"{len(raw)} bytes for a {width}x{height}x{access.layers[1]} upload of "
                                   f"{expected}", pass_name=self.name, resource=name)
+        staging, at = self._program.slot.staging.allocate(len(raw))
+        staging.mapped[at:at + len(raw)] = raw
         region = vk.VkBufferImageCopy(
             bufferOffset=at, imageSubresource=vk.VkImageSubresourceLayers(
                 aspectMask=res.aspect, mipLevel=access.mips[0], baseArrayLayer=access.layers[0],
@@ -1232,20 +1255,51 @@ class PassContext:
         vk.vkCmdCopyBufferToImage(self._cmd, staging.handle, res.handle, int(access.layout), 1, [region])
 
     def update_buffer(self, buffer: str | Handle, data, offset: int = 0) -> None:
-        """vkCmdUpdateBuffer (up to 64 KiB) into a buffer the pass declares transfer_write."""
+        """vkCmdUpdateBuffer into a buffer the pass declares transfer_write, at `offset` within the
+        declared range: up to 64 KiB, offset and size multiples of 4 (Vulkan's rules)."""
         buffer = _name(buffer)
-        self._transfer_access(buffer, Access.TRANSFER_WRITE)
+        access = self._transfer_access(buffer, Access.TRANSFER_WRITE)
         raw = as_bytes(data)
         self._host_data = True
-        lib.vkCmdUpdateBuffer(self._cmd, self._resolved[buffer].handle, offset, len(raw), ffi.from_buffer(raw))
+        start, size = self._byte_range("update_buffer", buffer, access, offset, len(raw), field="data")
+        if not size:
+            return
+        if start % 4 or size % 4 or size > 65536:
+            raise FrameGraphError(f"update_buffer: {size} bytes at byte {start} of the buffer; vkCmdUpdateBuffer "
+                                  "takes up to 65536 bytes, offset and size multiples of 4 (upload() takes any)",
+                                  pass_name=self.name, resource=buffer, field="data")
+        lib.vkCmdUpdateBuffer(self._cmd, self._resolved[buffer].handle, start, size, ffi.from_buffer(raw))
 
     def copy_buffer(self, src: str | Handle, dst: str | Handle, size: int | None = None) -> None:
+        """Copy `size` bytes (default: as many as both declared ranges hold) from the start of the
+        declared range of `src` (transfer_read) to that of `dst` (transfer_write)."""
         src, dst = _name(src), _name(dst)
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
-        n = size if size is not None else min(a.range[1], b.range[1])
-        vk.vkCmdCopyBuffer(self._cmd, self._resolved[src].handle, self._resolved[dst].handle, 1,
-                           [vk.VkBufferCopy(srcOffset=a.range[0], dstOffset=b.range[0], size=n)])
+        n = min(a.range[1], b.range[1]) if size is None else size
+        self._byte_range("copy_buffer", src, a, 0, n, field="size")
+        _, n = self._byte_range("copy_buffer", dst, b, 0, n, field="size")
+        if n:
+            vk.vkCmdCopyBuffer(self._cmd, self._resolved[src].handle, self._resolved[dst].handle, 1,
+                               [vk.VkBufferCopy(srcOffset=a.range[0], dstOffset=b.range[0], size=n)])
+
+    def _whole(self, call: str, name: str, field: str, value) -> int:
+        try:
+            return operator.index(value)
+        except TypeError:
+            raise FrameGraphError(f"{call}: {field} must be a whole number, got {show_value(value)}",
+                                  pass_name=self.name, resource=name, field=field) from None
+
+    def _byte_range(self, call: str, name: str, access, offset, size, *, field: str | None) -> tuple[int, int]:
+        """`size` bytes at `offset` within the declared range of `name` in this pass (the barriers
+        cover that range, nothing else): (offset in the buffer, size). `field`: what gave the size."""
+        offset, size = self._whole(call, name, "offset", offset), self._whole(call, name, field or "size", size)
+        start, length = access.range
+        if offset < 0 or size < 0 or offset + size > length:
+            raise FrameGraphError(f"{call}: {size} bytes at {offset} are outside the declared range (offset "
+                                  f"{start}, {length} bytes)", pass_name=self.name, resource=name,
+                                  field="offset" if not 0 <= offset <= length else field)
+        return start + offset, size
 
     def _transfer_access(self, name: str, bit):
         for access in self._declared(name):

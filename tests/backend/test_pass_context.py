@@ -160,6 +160,85 @@ def test_counts_a_command_cannot_take_name_the_pass(vk_context, shaders, call, b
         renderer.wait()
 
 
+def _transfer_frame(op, results=None, renderer=None):
+    """'fill' clears an 8x8 image and uploads 64 words into 'a'; 'work' reads both (transfer) and
+    writes bytes 64..191 of the 256-byte 'b' (a declared sub-range), where `op(ctx)` runs."""
+    def build(fg, frame):
+        img = fg.create_image("img", format="R8G8B8A8_UNORM", extent=(8, 8))
+        a = fg.create_buffer("a", size=256)
+        b = fg.create_buffer("b", size=256)
+        with fg.add_pass("fill") as p:
+            img = p.writes(img, "color_attachment_write", discard=True)
+            a = p.writes(a, "transfer_write", discard=True)
+            b = p.writes(b, "transfer_write", discard=True)
+
+            def fill(ctx):
+                with ctx.rendering(clear=(0.0, 0.0, 0.0, 0.0)):
+                    pass
+                ctx.upload("a", np.arange(64, dtype=np.uint32))
+                ctx.upload("b", np.full(64, 7, np.uint32))
+            p.execute(fill)
+        with fg.add_pass("work") as p:
+            p.reads(img, "transfer_read")
+            p.reads(a, "transfer_read")
+            b = p.writes(b, "transfer_write", range=(64, 128))
+            p.execute(op)
+        if results is not None:
+            results.append(renderer.readback(fg, b, dtype=np.uint32))
+        fg.output(b)
+        return b
+    return build
+
+
+@pytest.mark.parametrize("name, op, resource, field", [
+    ("copy mip outside the declared ones", lambda ctx: ctx.copy_image_to_buffer("img", "b", mip=1), "img", "mip"),
+    ("copy 256 bytes into a 128-byte range", lambda ctx: ctx.copy_image_to_buffer("img", "b"), "b", None),
+    ("upload at a negative offset", lambda ctx: ctx.upload("b", b"1234", offset=-4), "b", "offset"),
+    ("upload past the declared range", lambda ctx: ctx.upload("b", bytes(128), offset=4), "b", "data"),
+    ("upload at a fractional offset", lambda ctx: ctx.upload("b", b"1234", offset=1.5), "b", "offset"),
+    ("update past the declared range", lambda ctx: ctx.update_buffer("b", bytes(132)), "b", "data"),
+    ("update at an unaligned offset", lambda ctx: ctx.update_buffer("b", b"1234", offset=2), "b", "data"),
+    ("copy more than the source holds", lambda ctx: ctx.copy_buffer("a", "b", size=300), "a", "size"),
+    ("copy more than the target's range", lambda ctx: ctx.copy_buffer("a", "b", size=200), "b", "size"),
+    ("copy a negative size", lambda ctx: ctx.copy_buffer("a", "b", size=-1), "a", "size"),
+    ("push constants with no pipeline", lambda ctx: ctx.push_constants(b"1234"), None, None)])
+def test_transfers_outside_what_the_pass_declared_are_errors(vk_context, name, op, resource, field):
+    """The pass context's transfers stay inside what the pass declared (its barriers cover that
+    and nothing else) and inside what Vulkan takes: each of these raised the binding's
+    OverflowError/TypeError/AttributeError, or recorded a copy outside the declared range or the
+    image (a hazard the plan cannot see). Now a FrameGraphError names the pass, resource and field,
+    and the next frame renders."""
+    with Renderer(vk_context) as renderer:
+        with pytest.raises(FrameGraphError) as e:
+            renderer.render(_transfer_frame(op))
+        assert (e.value.pass_name, e.value.resource, e.value.field) == ("work", resource, field), name
+        renderer.render(_transfer_frame(lambda ctx: ctx.copy_buffer("a", "b")))
+        renderer.wait()
+
+
+def test_offsets_are_within_the_declared_range(vk_context):
+    """upload(), update_buffer() and copy_buffer() write at their offset within the range the pass
+    declared (bytes 64..191 of 'b' here), the rest of the buffer untouched; empty data copies
+    nothing."""
+    ops = {"upload": lambda ctx: ctx.upload("b", np.array([1, 2], np.uint32), offset=8),
+           "update": lambda ctx: ctx.update_buffer("b", np.array([3, 4], np.uint32), offset=8),
+           "copy": lambda ctx: ctx.copy_buffer("a", "b"),
+           "copy 8": lambda ctx: ctx.copy_buffer("a", "b", size=8),
+           "empty": lambda ctx: (ctx.upload("b", b""), ctx.update_buffer("b", b""), ctx.copy_buffer("a", "b", size=0))}
+    results = []
+    with Renderer(vk_context) as renderer:
+        for op in ops.values():
+            renderer.render(_transfer_frame(op, results, renderer))
+        got = {name: r.result() for name, r in zip(ops, results)}
+    expected = {name: np.full(64, 7, np.uint32) for name in ops}
+    expected["upload"][18:20] = (1, 2)              # word 16 starts the declared range; 8 bytes on
+    expected["update"][18:20] = (3, 4)
+    expected["copy"][16:48] = np.arange(32)         # as much as the declared range holds
+    expected["copy 8"][16:18] = (0, 1)
+    for name in ops:
+        assert np.array_equal(got[name], expected[name]), name
+
+
 def test_shader_lookup_errors_name_the_pass(vk_context):
     def build(fg, frame):
         out = fg.create_buffer("out", size=64)
