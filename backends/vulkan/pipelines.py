@@ -14,12 +14,12 @@ from typing import Any
 
 import vulkan as vk
 
-from framegraph.errors import FrameGraphError
+from framegraph.errors import FrameGraphError, show_value
 from framegraph.vk import Access
 
 from .owner import Owner
 from .reflect import Binding, ShaderInfo, merge_bindings, reflect
-from .shaders import ShaderLibrary, ShaderSource
+from .shaders import ShaderError, ShaderLibrary, ShaderSource
 
 IMAGE_DESCRIPTORS = (vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
                      vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, vk.VK_DESCRIPTOR_TYPE_SAMPLER)
@@ -132,11 +132,15 @@ class Pipelines:
     def shader(self, name: str, *, pass_name: str | None = None) -> tuple[Any, ShaderInfo]:
         entry = self._modules.get(name)
         if entry is None:
+            if not isinstance(name, str):
+                raise FrameGraphError(f"a shader is named by a string (a file name), got {show_value(name)}",
+                                      pass_name=pass_name, field="shader")
             source = self.library.resolve(name, pass_name=pass_name)
             code = source.code
+            info = reflect(code)
             module = self.owner.create("VkShaderModule", vk.VkShaderModuleCreateInfo(codeSize=len(code), pCode=code),
                                        name=name)
-            entry = self._modules[name] = (module, reflect(code))
+            entry = self._modules[name] = (module, info)
             self._sources[name] = source
         return entry
 
@@ -278,6 +282,7 @@ class Pipelines:
         pipeline = self._pipelines.get(key)
         if pipeline is None:
             module, info = self.shader(shader, pass_name=pass_name)
+            _check_stage(shader, info, vk.VK_SHADER_STAGE_COMPUTE_BIT, "compute_pipeline", pass_name)
             probe = self._finish(name or shader, None, [info], vk.VK_PIPELINE_BIND_POINT_COMPUTE,
                                  local_size=info.local_size)
             # Held in a name: the create info holds a copy whose pName points into this one.
@@ -300,14 +305,29 @@ class Pipelines:
         `vertex_input` describes vertex buffers (default: none, shaders pull vertices themselves)."""
         self._poll()
         color_formats = tuple(int(f) for f in color_formats)
-        depth_bias = None if depth_bias is None else (float(depth_bias[0]), float(depth_bias[1]))
+        if depth_bias is not None:
+            try:
+                constant, slope = depth_bias
+                depth_bias = (float(constant), float(slope))
+            except (TypeError, ValueError):
+                raise FrameGraphError(f"depth_bias={show_value(depth_bias)}: (constant, slope), two numbers",
+                                      pass_name=pass_name, field="depth_bias") from None
         key = ("graphics", vertex, fragment, color_formats, int(depth_format), samples, topology, cull, blend,
                depth_test, depth_write, depth_compare, depth_bias, vertex_input or None)
         pipeline = self._pipelines.get(key)
         if pipeline is not None:
             return pipeline
+        for field, value, choices in (("topology", topology, _TOPOLOGIES), ("cull", cull, _CULL),
+                                      ("depth_compare", depth_compare, _COMPARE)):
+            if value not in choices:
+                raise FrameGraphError(f"graphics_pipeline {field}={show_value(value)}: one of {', '.join(choices)}",
+                                      pass_name=pass_name, field=field)
         modules = [self.shader(vertex, pass_name=pass_name)] + (
             [self.shader(fragment, pass_name=pass_name)] if fragment else [])
+        _check_stage(vertex, modules[0][1], vk.VK_SHADER_STAGE_VERTEX_BIT, "graphics_pipeline's vertex", pass_name)
+        if fragment:
+            _check_stage(fragment, modules[1][1], vk.VK_SHADER_STAGE_FRAGMENT_BIT, "graphics_pipeline's fragment",
+                         pass_name)
         probe = self._finish(name or f"{vertex}+{fragment}", None, [info for _, info in modules],
                              vk.VK_PIPELINE_BIND_POINT_GRAPHICS, color_formats=color_formats,
                              depth_format=int(depth_format))
@@ -483,3 +503,15 @@ class DescriptorArena:
                     descriptorPool=self.pools[self.current], pSetLayouts=[set_layout]))[0]
             except (vk.VkErrorOutOfPoolMemory, vk.VkErrorFragmentedPool):
                 self.current += 1
+
+
+_STAGE_NAMES = {vk.VK_SHADER_STAGE_VERTEX_BIT: "vertex", vk.VK_SHADER_STAGE_FRAGMENT_BIT: "fragment",
+                vk.VK_SHADER_STAGE_COMPUTE_BIT: "compute"}
+
+
+def _check_stage(name: str, info: ShaderInfo, stage: int, role: str, pass_name: str | None) -> None:
+    """A shader in the place of another stage (a vertex shader for a compute pipeline) crashes the
+    driver at pipeline creation rather than failing: refuse it by its entry point's stage."""
+    if info.stage != stage:
+        raise ShaderError(f"{name} is a {_STAGE_NAMES.get(info.stage, 'other-stage')} shader; {role} shader must be "
+                          f"a {_STAGE_NAMES[stage]} one", pass_name=pass_name, file=name)

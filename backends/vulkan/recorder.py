@@ -34,6 +34,8 @@ from .data import as_bytes
 from .pipelines import Pipeline, check_declared_access
 from .resources import PhysicalBuffer, PhysicalImage, warn_once
 
+_GRAPHICS, _COMPUTE = vk.VK_PIPELINE_BIND_POINT_GRAPHICS, vk.VK_PIPELINE_BIND_POINT_COMPUTE
+
 IGNORED = vk.VK_QUEUE_FAMILY_IGNORED
 STORE_OP_NONE = 1000301000          # VK_ATTACHMENT_STORE_OP_NONE (core in 1.3)
 
@@ -195,6 +197,7 @@ class Program:
         self.patches: dict[str, list] = {}
         self.keep: list = []                    # structs whose arrays the programs point into
         self.memo: dict = {}                    # per-frame structs built on first use (rendering infos...)
+        self.max_groups = tuple(ctx.properties.limits.maxComputeWorkGroupCount)   # checked at each dispatch
         # One PassContext per pass, reset for each recording: building one costs more than the
         # vkCmd* calls of a small pass. They hold bind() results taken from `memo`: cleared with it.
         self.contexts: dict[str, PassContext] = {}
@@ -734,7 +737,7 @@ class PassContext:
     # make that reset and every attribute read a little cheaper (and refuse attributes of the user's).
     __slots__ = ("renderer", "vulkan", "name", "_cmd", "frame", "info", "accesses", "_program", "_resolved",
                  "_pipelines", "_push_set", "_pipeline", "_bound", "_raw", "_rendering", "_host_data", "_binds",
-                 "_nbind")
+                 "_nbind", "_pushed", "_index_bound")
 
     def __init__(self, renderer, program: Program, info: PassInfo, cmd, resolved: dict, frame) -> None:
         self.renderer = renderer
@@ -767,6 +770,8 @@ class PassContext:
         self._rendering = False
         self._host_data = False              # upload()/update_buffer(): this frame's data in commands
         self._nbind = 0
+        self._pushed = None                  # the pipeline layout set 0 was last bound with in this pass
+        self._index_bound = False            # bind_index_buffer() ran in this pass
 
     @property
     def cmd(self):
@@ -834,12 +839,32 @@ class PassContext:
         if clear is None:
             value = None
         elif att.depth:
-            depth, stencil = clear if isinstance(clear, tuple) else (clear, 0)
-            value = vk.VkClearValue(depthStencil=vk.VkClearDepthStencilValue(depth=float(depth), stencil=stencil))
+            try:
+                depth, stencil = clear if isinstance(clear, tuple) else (clear, 0)
+                value = vk.VkClearValue(depthStencil=vk.VkClearDepthStencilValue(depth=float(depth), stencil=stencil))
+            except (TypeError, ValueError, OverflowError):
+                raise FrameGraphError(f"clear_depth {show_value(clear)}: a depth from 0 to 1, or (depth, stencil) "
+                                      "with a stencil from 0 to 255", pass_name=self.name, resource=att.resource,
+                                      field="clear_depth") from None
         else:
-            value = vk.VkClearValue(color=vk.VkClearColorValue(float32=[float(c) for c in clear]))
+            value = self._clear_colour(att.resource, clear)
         return vk.VkRenderingAttachmentInfo(imageView=view, imageLayout=att.layout, resolveMode=vk.VK_RESOLVE_MODE_NONE,
                                             loadOp=load, storeOp=store, clearValue=value)
+
+    def _clear_colour(self, resource: str, clear):
+        """Four numbers, as the attachment's format reads them: integers for UINT and SINT formats
+        (their clear value is not float32), floats otherwise."""
+        name = Format(self._resolved[resource].format).name
+        kind, convert = (("uint32", int) if name.endswith("_UINT") else ("int32", int) if name.endswith("_SINT")
+                         else ("float32", float))
+        try:
+            values = [convert(c) for c in clear]
+            if len(values) != 4:
+                raise ValueError
+            return vk.VkClearValue(color=vk.VkClearColorValue(**{kind: values}))
+        except (TypeError, ValueError, OverflowError):
+            raise FrameGraphError(f"clear colour {show_value(clear)}: four numbers (r, g, b, a) for {name}",
+                                  pass_name=self.name, resource=resource, field="clear") from None
 
     def rendering(self, clear=None, *, clear_depth=None) -> "_Rendering":
         """`with ctx.rendering(...)`: vkCmdBeginRendering over the pass's declared attachments
@@ -866,12 +891,23 @@ class PassContext:
             clears = []
             if isinstance(clear, dict):
                 clear = {_name(k): v for k, v in clear.items()}
+                unknown = sorted(set(clear) - {a.resource for a in self.info.colors})
+                if unknown:
+                    raise FrameGraphError(f"clear values for {unknown}, which are not colour attachments of the pass",
+                                          pass_name=self.name, resource=unknown[0], field="clear")
             for att in self.info.colors:
                 if isinstance(clear, dict):
                     c = clear.get(att.resource)
                 else:
                     c = clear if att.discard else None
-                clears.append(None if c is None else tuple(c))
+                if c is not None:
+                    try:
+                        c = tuple(c)
+                    except TypeError:
+                        pass               # not a sequence: _clear_colour says what it takes
+                clears.append(c)
+            if isinstance(clear_depth, list):
+                clear_depth = tuple(clear_depth)
             depth_clear = clear_depth if (self.info.depth is not None and self.info.depth.discard) else None
             if clear_depth is not None and self.info.depth is not None and not self.info.depth.discard:
                 depth_clear = clear_depth      # raises below, with the resource named
@@ -1005,6 +1041,7 @@ class PassContext:
         pipeline = pipeline or self._pipeline
         if pipeline is None:
             raise FrameGraphError("bind() before a pipeline is bound", pass_name=self.name)
+        self._pushed = pipeline.layout
         push_set = self._push_set
         if push_set is not None:
             # The n-th bind() of this pass binding what it bound last time (equal bindings, same
@@ -1070,6 +1107,9 @@ class PassContext:
         if size > pipeline.push_size:
             raise FrameGraphError(f"{size} bytes of push constants; pipeline {pipeline.name!r} takes "
                                   f"{pipeline.push_size}", pass_name=self.name)
+        if not size or size & 3:
+            raise FrameGraphError(f"{size} bytes of push constants: Vulkan takes a positive multiple of 4",
+                                  pass_name=self.name, field="push")
         # cffi passes a bytes object to a `void *` as a pointer to its contents (no copy, no
         # from_buffer object); the driver copies push constants at the call.
         lib.vkCmdPushConstants(self._cmd, pipeline.layout, pipeline.push_stages, 0, size, raw)
@@ -1098,12 +1138,13 @@ class PassContext:
                     pass
             if hit:
                 self._nbind = n + 1
+                self._pushed = last[3]
                 self._push_set(cmd, last[2], last[3], 0, last[4], last[5])
             else:
                 self.bind(bindings)
         if push is not None:
             size = len(push) if type(push) is bytes else -1
-            if 0 <= size <= pipeline.push_size:       # push_constants, without the call
+            if 0 < size <= pipeline.push_size and not size & 3:       # push_constants, without the call
                 lib.vkCmdPushConstants(cmd, pipeline.layout, pipeline.push_stages, 0, size, push)
             else:
                 self.push_constants(push)
@@ -1114,6 +1155,7 @@ class PassContext:
         if not self._rendering:
             raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
         self._prepare(pipeline, bindings, push)
+        self._check_ready("draw", _GRAPHICS)
         try:
             lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
         except (OverflowError, TypeError) as e:
@@ -1125,7 +1167,11 @@ class PassContext:
         for access in self._declared(name):
             if access.access & Access.INDEX_READ:
                 types = {"uint32": vk.VK_INDEX_TYPE_UINT32, "uint16": vk.VK_INDEX_TYPE_UINT16}
+                if index_type not in types:
+                    raise FrameGraphError(f"index_type {show_value(index_type)}: one of {', '.join(types)}",
+                                          pass_name=self.name, resource=name, field="index_type")
                 lib.vkCmdBindIndexBuffer(self._cmd, self._resolved[name].handle, access.range[0], types[index_type])
+                self._index_bound = True
                 return
         raise FrameGraphError("the pass declares no index_buffer read of it", pass_name=self.name, resource=name)
 
@@ -1138,6 +1184,10 @@ class PassContext:
         if index_buffer is not None:
             self.bind_index_buffer(index_buffer)
         self._prepare(pipeline, bindings, push)
+        self._check_ready("draw_indexed", _GRAPHICS)
+        if not self._index_bound:
+            raise FrameGraphError("draw_indexed() with no index buffer bound in this pass: pass index_buffer= or "
+                                  "call bind_index_buffer() first", pass_name=self.name)
         try:
             lib.vkCmdDrawIndexed(self._cmd, index_count, instance_count, first_index, vertex_offset, first_instance)
         except (OverflowError, TypeError) as e:
@@ -1146,6 +1196,8 @@ class PassContext:
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
+        self._check_ready("dispatch", _COMPUTE)
+        self._check_groups("dispatch", (x, y, z), (x, y, z))
         try:
             lib.vkCmdDispatch(self._cmd, x, y, z)
         except (OverflowError, TypeError) as e:
@@ -1154,11 +1206,40 @@ class PassContext:
     def dispatch_threads(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
         self._prepare(pipeline, bindings, push)
+        self._check_ready("dispatch_threads", _COMPUTE)
         lx, ly, lz = self._pipeline.local_size or (1, 1, 1)
         try:
-            lib.vkCmdDispatch(self._cmd, -(-x // lx), -(-y // ly), -(-z // lz))
+            groups = (-(-x // lx), -(-y // ly), -(-z // lz))
+        except TypeError as e:
+            raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
+        self._check_groups("dispatch_threads", (x, y, z), groups)
+        try:
+            lib.vkCmdDispatch(self._cmd, *groups)
         except (OverflowError, TypeError) as e:
             raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
+
+    def _check_ready(self, call: str, bind_point: int) -> None:
+        """What the command needs that Vulkan does not check for us (the driver crashes instead):
+        a pipeline of its kind, outside (draws: inside) a rendering instance, and set 0 bound."""
+        pipeline = self._pipeline
+        if pipeline.bind_point != bind_point:
+            kind = "compute" if bind_point == _COMPUTE else "graphics"
+            raise FrameGraphError(f"{call}() needs a {kind} pipeline; {pipeline.name!r} is not one",
+                                  pass_name=self.name)
+        if bind_point == _COMPUTE and self._rendering:
+            raise FrameGraphError(f"{call}() inside `with ctx.rendering()` (dispatches go outside it)",
+                                  pass_name=self.name)
+        if pipeline.set_layout is not None and self._pushed is not pipeline.layout:
+            raise FrameGraphError(f"{call}() before the descriptors of {pipeline.name!r} are bound (bindings=, "
+                                  "or ctx.bind() after binding the pipeline)", pass_name=self.name)
+
+    def _check_groups(self, call: str, values: tuple, groups: tuple) -> None:
+        limits = self._program.max_groups
+        for n, most in zip(groups, limits):
+            if type(n) is int and n > most:
+                raise FrameGraphError(f"{call}({', '.join(show_value(v) for v in values)}): {groups} workgroups, "
+                                      f"more than this device's maxComputeWorkGroupCount {limits}",
+                                      pass_name=self.name)
 
     def _bad_counts(self, call: str, values: tuple, error: Exception) -> FrameGraphError:
         """A draw's or dispatch's numbers that the command cannot take (negative, too large, not

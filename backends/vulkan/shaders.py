@@ -25,6 +25,7 @@ import vulkan as vk
 from framegraph.errors import FrameGraphError
 
 SPIRV_MAGIC = 0x07230203
+_OP_FUNCTION_END = 56           # SPIR-V's OpFunctionEnd: a module's last instruction
 # The flags live here and in scripts/compile_shaders.sh (tests/backend/test_shaders_search.py checks
 # they agree), so a user's shader compiles as the built-ins do.
 GLSLC_FLAGS = ("--target-env=vulkan1.3", "-Werror", "-O")
@@ -89,9 +90,24 @@ class ShaderSource:
     digest: str                     # hash of those files' contents
 
 
-def _check_spirv(code: bytes, path: Path) -> bytes:
+def _check_spirv(code: bytes, path: Path, pass_name: str | None = None) -> bytes:
+    """The module's shape before a driver sees it: the header, then instructions that each fit in
+    what is left, the last an OpFunctionEnd (a module ends with a function's body). A truncated
+    module crashed lavapipe's vkCreateShaderModule."""
     if len(code) % 4 or len(code) < 20 or int.from_bytes(code[:4], "little") != SPIRV_MAGIC:
-        raise ShaderError(f"{path} is not SPIR-V", file=str(path))
+        raise ShaderError(f"{path} is not SPIR-V", file=str(path), pass_name=pass_name)
+    words = memoryview(code).cast("I")
+    i, last = 5, None
+    while i < len(words):
+        count = words[i] >> 16
+        if count == 0 or i + count > len(words):
+            raise ShaderError(f"{path}: SPIR-V instruction at word {i} runs past the end of the module (truncated?)",
+                              file=str(path), pass_name=pass_name)
+        last = words[i] & 0xFFFF
+        i += count
+    if last != _OP_FUNCTION_END:
+        raise ShaderError(f"{path}: SPIR-V module does not end with a function's OpFunctionEnd (truncated?)",
+                          file=str(path), pass_name=pass_name)
     return code
 
 
@@ -138,7 +154,7 @@ def compile_glsl(path: Path, *, include_dirs: Iterable[Path] = (), pass_name: st
     cache = cache_dir() if cache is None else cache
     cached = cache / f"{digest}.spv"
     if cached.is_file():
-        return _check_spirv(cached.read_bytes(), cached), files, digest
+        return _check_spirv(cached.read_bytes(), cached, pass_name), files, digest
     exe = shutil.which(glslc or os.environ.get("GLSLC") or "glslc")
     if not exe:
         raise ShaderError(f"{path}: compiling GLSL needs glslc (Debian: apt-get install glslc), or put "
@@ -156,7 +172,7 @@ def compile_glsl(path: Path, *, include_dirs: Iterable[Path] = (), pass_name: st
             else:
                 file, line, detail = str(path), None, text
             raise ShaderError(f"GLSL compile failed: {detail}", pass_name=pass_name, file=file, line=line)
-        code = _check_spirv(out.read_bytes(), path)
+        code = _check_spirv(out.read_bytes(), path, pass_name)
     try:
         cache.mkdir(parents=True, exist_ok=True)
         partial = cache / f".{digest}.{os.getpid()}.tmp"
@@ -211,7 +227,7 @@ class ShaderLibrary:
     def load(self, name: str, *, pass_name: str | None = None) -> ShaderSource:
         path = self.find(name, pass_name=pass_name)
         if path.suffix == ".spv":
-            code = _check_spirv(path.read_bytes(), path)
+            code = _check_spirv(path.read_bytes(), path, pass_name)
             files = (path,)
             digest = hashlib.sha256(code).hexdigest()
         else:

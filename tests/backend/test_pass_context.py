@@ -160,6 +160,14 @@ def test_counts_a_command_cannot_take_name_the_pass(vk_context, shaders, call, b
         renderer.wait()
 
 
+def _output(fg, handle, results, renderer, dtype=np.uint32):
+    """The frame's output: `handle`, read back into `results` when given (a buffer as `dtype`)."""
+    if results is not None:
+        results.append(renderer.readback(fg, handle, dtype=dtype))
+    fg.output(handle)
+    return handle
+
+
 def _transfer_frame(op, results=None, renderer=None):
     """'fill' clears an 8x8 image and uploads 64 words into 'a'; 'work' reads both (transfer) and
     writes bytes 64..191 of the 256-byte 'b' (a declared sub-range), where `op(ctx)` runs."""
@@ -183,10 +191,7 @@ def _transfer_frame(op, results=None, renderer=None):
             p.reads(a, "transfer_read")
             b = p.writes(b, "transfer_write", range=(64, 128))
             p.execute(op)
-        if results is not None:
-            results.append(renderer.readback(fg, b, dtype=np.uint32))
-        fg.output(b)
-        return b
+        return _output(fg, b, results, renderer)
     return build
 
 
@@ -237,6 +242,130 @@ def test_offsets_are_within_the_declared_range(vk_context):
     expected["copy 8"][16:18] = (0, 1)
     for name in ops:
         assert np.array_equal(got[name], expected[name]), name
+
+
+def _one_pass(op, kind: str, fmt: str = "R8G8B8A8_UNORM", results=None, renderer=None):
+    """Pass 'work' calling `op(ctx)`: a compute pass reading 'src' and writing 'dst' (kind
+    "compute"), or a graphics pass writing the 4x4 attachment 'target' (discarded) of `fmt`."""
+    def build(fg, frame):
+        src = fg.create_buffer("src", size=256)
+        with fg.add_pass("fill", queue="compute") as p:
+            src = p.writes(src, "compute_shader_write_storage", discard=True)
+            p.execute(lambda ctx: None)
+        with fg.add_pass("work") as p:
+            p.reads(src, "compute_shader_read_storage")
+            p.reads(src, "vertex_shader_read_storage") if kind == "graphics" else None
+            if kind == "compute":
+                out = p.writes(fg.create_buffer("dst", size=256), "compute_shader_write_storage", discard=True)
+            else:
+                out = p.writes(fg.create_image("target", format=fmt, extent=(4, 4)), "color_attachment_write",
+                               discard=True)
+            p.execute(op)
+        return _output(fg, out, results, renderer, np.uint32 if kind == "compute" else None)
+    return build
+
+
+def _scale(ctx):
+    return ctx.compute_pipeline("scale.comp")
+
+
+def _triangle(ctx, **state):
+    return ctx.graphics_pipeline("triangle.vert", "triangle.frag", **state)
+
+
+def _in_rendering(fn):
+    def op(ctx):
+        with ctx.rendering():
+            fn(ctx)
+    return op
+
+
+SCALE_BINDINGS = {0: "src", 1: "dst"}
+MISUSES = {
+    "dispatch inside rendering": ("graphics", _in_rendering(lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx))),
+                                  "inside `with ctx.rendering"),
+    "dispatch with a graphics pipeline": ("compute", lambda ctx: ctx.dispatch(1, pipeline=ctx.graphics_pipeline(
+        "triangle.vert")), "needs a compute pipeline"),
+    "draw with a compute pipeline": ("graphics", _in_rendering(lambda ctx: ctx.draw(3, pipeline=_scale(ctx))),
+                                     "needs a graphics pipeline"),
+    "dispatch before its descriptors": ("compute", lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx)),
+                                        "before the descriptors"),
+    "draw_indexed without an index buffer": ("graphics", _in_rendering(lambda ctx: ctx.draw_indexed(
+        3, pipeline=_triangle(ctx))), "no index buffer"),
+    "more workgroups than the device has": ("compute", lambda ctx: ctx.dispatch(
+        1 << 20, pipeline=_scale(ctx), bindings=SCALE_BINDINGS), "maxComputeWorkGroupCount"),
+    "dispatch_threads past the group limit": ("compute", lambda ctx: ctx.dispatch_threads(
+        1, 1 << 20, pipeline=_scale(ctx), bindings=SCALE_BINDINGS), "maxComputeWorkGroupCount"),
+    "three bytes of push constants": ("graphics", _in_rendering(lambda ctx: ctx.draw(
+        3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "bloom_up.frag"), push=b"abc")), "multiple of 4"),
+    "a vertex shader as compute": ("compute", lambda ctx: ctx.compute_pipeline("triangle.vert"),
+                                   "triangle.vert is a vertex shader"),
+    "a compute shader as vertex": ("graphics", lambda ctx: ctx.graphics_pipeline("scale.comp", "triangle.frag"),
+                                   "scale.comp is a compute shader"),
+    "a vertex shader as fragment": ("graphics", lambda ctx: ctx.graphics_pipeline("triangle.vert", "triangle.vert"),
+                                    "triangle.vert is a vertex shader"),
+    "a shader named by a number": ("compute", lambda ctx: ctx.compute_pipeline(5), "named by a string"),
+    "an unknown topology": ("graphics", lambda ctx: _triangle(ctx, topology="hexagons"), "topology='hexagons'"),
+    "a depth bias of one number": ("graphics", lambda ctx: _triangle(ctx, depth_bias=(1.0,)), "depth_bias"),
+    "a clear colour of three numbers": ("graphics", lambda ctx: ctx.rendering(clear=(0, 1, 0)).__enter__(),
+                                        "four numbers"),
+    "a clear colour that is a word": ("graphics", lambda ctx: ctx.rendering(clear="red").__enter__(), "four numbers"),
+    "a clear value for no attachment": ("graphics", lambda ctx: ctx.rendering(clear={"nope": (0, 0, 0, 1)}).__enter__(),
+                                        "not colour attachments"),
+    "an unknown index type": ("graphics", lambda ctx: ctx.bind_index_buffer("src", index_type="uint8"),
+                              "declares no index_buffer read"),
+}
+
+
+@pytest.mark.parametrize("case", MISUSES)
+def test_misuses_the_driver_would_crash_on_are_errors(vk_context, shaders, case):
+    """Each of these crashed lavapipe (SIGSEGV/SIGFPE at the command or at pipeline creation), hung
+    it, or drew wrong or with validation errors; the binding would raise a bare KeyError or
+    IndexError for some. Now: a FrameGraphError naming the pass, and the next frame renders."""
+    kind, op, message = MISUSES[case]
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        with pytest.raises(FrameGraphError, match=message) as e:
+            renderer.render(_one_pass(op, kind))
+        assert e.value.pass_name == "work"
+        good = ((lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx), bindings=SCALE_BINDINGS)) if kind == "compute"
+                else _in_rendering(lambda ctx: ctx.draw(3, pipeline=_triangle(ctx))))
+        renderer.render(_one_pass(good, kind))
+        renderer.wait()
+
+
+def test_truncated_spirv_is_refused_before_the_driver_sees_it(vk_context, shaders):
+    """A SPIR-V module cut at an instruction boundary passes the magic number check; lavapipe's
+    vkCreateShaderModule then aborted the process (std::bad_alloc). The module must end with an
+    OpFunctionEnd, and every instruction must fit."""
+    from framegraph.backends.vulkan.shaders import ShaderError, builtin_shader_dir
+
+    code = (builtin_shader_dir() / "bench_fill_buffer.comp.spv").read_bytes()
+    (shaders / "half.comp.spv").write_bytes(code[:len(code) // 8 * 4])          # half, on a word boundary
+    (shaders / "ragged.comp.spv").write_bytes(code[:-4])                         # the last instruction cut
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        for name in ("half.comp", "ragged.comp"):
+            with pytest.raises(ShaderError, match="truncated") as e:
+                renderer.render(_one_pass(lambda ctx, name=name: ctx.compute_pipeline(name), "compute"))
+            assert e.value.pass_name == "work"
+
+
+def test_integer_attachments_clear_to_integers(vk_context, shaders):
+    """A clear colour for an R32_UINT attachment is the integers given (it was sent as float32: 7
+    read back as 1088421888, the bits of 7.0)."""
+    results = []
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        renderer.render(_one_pass(_in_rendering_with_clear((7, 0, 0, 1)), "graphics", "R32_UINT", results, renderer))
+        assert (results[0].result() == 7).all()
+
+
+def _in_rendering_with_clear(colour):
+    def op(ctx):
+        with ctx.rendering(clear=colour):
+            pass
+    return op
 
 
 def test_shader_lookup_errors_name_the_pass(vk_context):
