@@ -737,7 +737,7 @@ class PassContext:
     # make that reset and every attribute read a little cheaper (and refuse attributes of the user's).
     __slots__ = ("renderer", "vulkan", "name", "_cmd", "frame", "info", "accesses", "_program", "_resolved",
                  "_pipelines", "_push_set", "_pipeline", "_bound", "_raw", "_rendering", "_host_data", "_binds",
-                 "_nbind", "_pushed", "_index_bound")
+                 "_nbind", "_pushed", "_index_bound", "_max_groups")
 
     def __init__(self, renderer, program: Program, info: PassInfo, cmd, resolved: dict, frame) -> None:
         self.renderer = renderer
@@ -754,6 +754,7 @@ class PassContext:
         # bindings, pipeline, the push's arguments, memo entry), so that a frame binding what the
         # last one did skips building the memo key (see bind).
         self._binds: list = []
+        self._max_groups = program.max_groups     # maxComputeWorkGroupCount, checked at each dispatch
         self._reset(cmd, resolved, frame)
 
     def _reset(self, cmd, resolved: dict, frame) -> None:
@@ -1155,7 +1156,9 @@ class PassContext:
         if not self._rendering:
             raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
         self._prepare(pipeline, bindings, push)
-        self._check_ready("draw", _GRAPHICS)
+        p = self._pipeline
+        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None):
+            self._check_ready("draw", _GRAPHICS)
         try:
             lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
         except (OverflowError, TypeError) as e:
@@ -1184,7 +1187,9 @@ class PassContext:
         if index_buffer is not None:
             self.bind_index_buffer(index_buffer)
         self._prepare(pipeline, bindings, push)
-        self._check_ready("draw_indexed", _GRAPHICS)
+        p = self._pipeline
+        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None):
+            self._check_ready("draw_indexed", _GRAPHICS)
         if not self._index_bound:
             raise FrameGraphError("draw_indexed() with no index buffer bound in this pass: pass index_buffer= or "
                                   "call bind_index_buffer() first", pass_name=self.name)
@@ -1196,8 +1201,15 @@ class PassContext:
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
-        self._check_ready("dispatch", _COMPUTE)
-        self._check_groups("dispatch", (x, y, z), (x, y, z))
+        p = self._pipeline
+        mx, my, mz = self._max_groups
+        try:
+            ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
+                  and x <= mx and y <= my and z <= mz)
+        except TypeError:
+            ok = True                       # not numbers: vkCmdDispatch's conversion below says so
+        if not ok:
+            self._refuse_dispatch("dispatch", (x, y, z), (x, y, z))
         try:
             lib.vkCmdDispatch(self._cmd, x, y, z)
         except (OverflowError, TypeError) as e:
@@ -1206,15 +1218,19 @@ class PassContext:
     def dispatch_threads(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
         self._prepare(pipeline, bindings, push)
-        self._check_ready("dispatch_threads", _COMPUTE)
-        lx, ly, lz = self._pipeline.local_size or (1, 1, 1)
+        p = self._pipeline
+        lx, ly, lz = p.local_size or (1, 1, 1)
+        mx, my, mz = self._max_groups
         try:
-            groups = (-(-x // lx), -(-y // ly), -(-z // lz))
+            gx, gy, gz = -(-x // lx), -(-y // ly), -(-z // lz)
+            ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
+                  and gx <= mx and gy <= my and gz <= mz)
         except TypeError as e:
             raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
-        self._check_groups("dispatch_threads", (x, y, z), groups)
+        if not ok:
+            self._refuse_dispatch("dispatch_threads", (x, y, z), (gx, gy, gz))
         try:
-            lib.vkCmdDispatch(self._cmd, *groups)
+            lib.vkCmdDispatch(self._cmd, gx, gy, gz)
         except (OverflowError, TypeError) as e:
             raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
 
@@ -1233,8 +1249,12 @@ class PassContext:
             raise FrameGraphError(f"{call}() before the descriptors of {pipeline.name!r} are bound (bindings=, "
                                   "or ctx.bind() after binding the pipeline)", pass_name=self.name)
 
-    def _check_groups(self, call: str, values: tuple, groups: tuple) -> None:
+    def _refuse_dispatch(self, call: str, values: tuple, groups: tuple) -> None:
+        """Why a dispatch cannot be recorded (the caller's one-expression check failed): its
+        pipeline or state (_check_ready), or workgroup counts past the device's limits (past them
+        lavapipe hangs)."""
         limits = self._program.max_groups
+        self._check_ready(call, _COMPUTE)
         for n, most in zip(groups, limits):
             if type(n) is int and n > most:
                 raise FrameGraphError(f"{call}({', '.join(show_value(v) for v in values)}): {groups} workgroups, "
