@@ -21,7 +21,7 @@ import numpy as np
 import vulkan as vk
 
 from framegraph.access import lookup
-from framegraph.errors import FrameGraphError
+from framegraph.errors import FrameGraphError, expect_int, show_value
 from framegraph.graph import Handle
 from framegraph.vk import Format
 
@@ -31,6 +31,9 @@ from .resources import PhysicalBuffer, PhysicalImage, flag_bits, initialize_imag
 
 _BUFFER_TRANSFER = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
 _IMAGE_TRANSFER = vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT
+
+# VK_WHOLE_SIZE as a VkDeviceSize: the binding's vk.VK_WHOLE_SIZE is -1, which cffi refuses for a uint64_t.
+WHOLE_SIZE = 0xFFFF_FFFF_FFFF_FFFF
 
 # numpy view of a texel: (dtype, components); formats not listed read back as raw bytes per texel.
 _TEXELS = {
@@ -45,14 +48,43 @@ _TEXELS = {
 
 def as_bytes(data) -> bytes:
     """Bytes as given; numpy arrays as they are laid out; lists of numbers as float32 (int32 if all
-    are ints) -- the same rule as PassContext.upload and push constants."""
+    are ints) -- the same rule as PassContext.upload and push constants. Anything else is a
+    FrameGraphError (field 'data'; callers add the resource): a string, None, an array of Python
+    objects (its bytes would be pointers) or a list holding None (it would turn into NaN)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     if isinstance(data, np.ndarray):
+        if data.dtype.hasobject:
+            raise FrameGraphError(f"a numpy array of {data.dtype} holds Python objects, whose bytes are "
+                                  "pointers: give an array of numbers", field="data")
         return np.ascontiguousarray(data).tobytes()
-    values = list(data)
-    dtype = np.int32 if values and all(isinstance(v, int) for v in values) else np.float32
-    return np.asarray(values, dtype=dtype).tobytes()
+    return _list_bytes(data)
+
+
+def _list_bytes(data) -> bytes:
+    """as_bytes of a list of numbers (the slow path: checks every element)."""
+    try:
+        items = None if isinstance(data, str) else list(data)
+    except TypeError:
+        items = None
+    if items is None:
+        raise FrameGraphError(f"takes bytes, a numpy array or a list of numbers, got {show_value(data)}",
+                              field="data")
+    if items and all(isinstance(v, int) for v in items):
+        try:
+            return np.asarray(items, dtype=np.int32).tobytes()
+        except OverflowError:
+            raise FrameGraphError("a list of ints is uploaded as int32 and these do not fit: give a numpy array "
+                                  "of the dtype you mean", field="data") from None
+    try:
+        values = np.asarray(items)
+    except (TypeError, ValueError) as e:      # ragged nesting
+        raise FrameGraphError(f"not a list of numbers ({e})", field="data") from None
+    if values.dtype.kind not in "biuf":       # None, strings, objects: float32 would make them NaN or parse them
+        bad = [v for v in values.flat if not isinstance(v, (int, float, np.integer, np.floating))]
+        raise FrameGraphError(f"a list of numbers (uploaded as int32 or float32) holds "
+                              f"{show_value(bad[0] if bad else values.dtype)}", field="data")
+    return values.astype(np.float32).tobytes()
 
 
 def _texel_view(raw: np.ndarray, fmt: Format, width: int, height: int, layers: int) -> np.ndarray:
@@ -101,6 +133,7 @@ class _Persistent:
             return physical
         if self._destroyed:
             raise FrameGraphError("persistent resource used after destroy()", resource=self.name)
+        self._check_open()
         needed = flag_bits(plan_resource.usage)
         if self.physical is None:
             self.physical = self._created(needed, plan_resource, queue)
@@ -112,8 +145,14 @@ class _Persistent:
         self._checked = plan_resource
         return self.physical
 
+    def _check_open(self) -> None:
+        """Closing the renderer freed this with everything else it made: touching it then would
+        use freed Vulkan objects (a crash, not an exception)."""
+        if self.renderer._closed:
+            raise FrameGraphError("used after its renderer was closed (closing it freed this)", resource=self.name)
+
     def _staging(self):
-        if self._data is None:
+        if not self._data:              # none, or empty: nothing to copy (a 0-byte buffer is invalid Vulkan)
             return None
         staging = self.renderer.allocator.staging(name=f"{self.name}.upload", size=len(self._data))
         staging.write(self._data)
@@ -124,6 +163,8 @@ class _Persistent:
         if self._destroyed:
             return
         self._destroyed = True
+        if self.renderer._closed:         # freed with the renderer
+            self.physical = None
         if self.physical is not None:
             self.renderer.wait()
             self.renderer.allocator.free(self.physical)
@@ -135,6 +176,8 @@ class PersistentBuffer(_Persistent, PhysicalBuffer):
     kind = "buffer"
 
     def __init__(self, renderer, name: str, *, size: int, data: bytes | None, state: str, uses: Sequence[str]):
+        if data is not None and len(data) % 4:
+            data += bytes(-len(data) % 4)      # the zeros after it are filled from a multiple of 4
         super().__init__(renderer, name, state, data)
         self.size = int(size)
         self.hint = 0
@@ -154,13 +197,12 @@ class PersistentBuffer(_Persistent, PhysicalBuffer):
         staging = self._staging()
         try:
             with one_time_commands(ctx, queue=queue, name=f"{self.name}.create") as cmd:
-                if staging is not None:
+                copied = 0 if staging is None else len(self._data)
+                if copied:
                     vk.vkCmdCopyBuffer(cmd, staging.handle, buffer.handle, 1,
-                                       [vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=len(self._data))])
-                    if len(self._data) < self.size:
-                        vk.vkCmdFillBuffer(cmd, buffer.handle, len(self._data), vk.VK_WHOLE_SIZE, 0)
-                else:
-                    vk.vkCmdFillBuffer(cmd, buffer.handle, 0, vk.VK_WHOLE_SIZE, 0)
+                                       [vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=copied)])
+                if copied < self.size:          # the rest reads as zeros
+                    vk.vkCmdFillBuffer(cmd, buffer.handle, copied, WHOLE_SIZE, 0)
         finally:
             if staging is not None:
                 self.renderer.allocator.free(staging)
@@ -169,6 +211,7 @@ class PersistentBuffer(_Persistent, PhysicalBuffer):
 
     def read(self, dtype=np.uint8) -> np.ndarray:
         """Its contents after every frame submitted so far (waits for them)."""
+        self._check_open()
         if self.physical is None:
             raise FrameGraphError("no frame has used it yet (its contents are the data it was created with)",
                                   resource=self.name)
@@ -203,7 +246,12 @@ class FrameData:
     def set(self, data, offset: int = 0) -> None:
         """The bytes the next frames read (numpy array, bytes, or a list of floats), at `offset`.
         Call it from the thread that calls render() (render copies the bytes into the frame's buffer)."""
-        raw = as_bytes(data)
+        try:
+            raw = as_bytes(data)
+        except FrameGraphError as e:
+            raise e.at(resource=self.name) from None
+        if type(offset) is not int:
+            offset = expect_int(offset, "offset", 0, self.size, resource=self.name)
         if offset < 0 or offset + len(raw) > self.size:
             raise FrameGraphError(f"{len(raw)} bytes at offset {offset} do not fit a {self.size}-byte frame data "
                                   "buffer", resource=self.name)
@@ -298,6 +346,7 @@ class PersistentImage(_Persistent, PhysicalImage):
 
     def read(self, *, layer: int | None = None) -> np.ndarray:
         """Mip 0 after every frame submitted so far (waits for them): (height, width, components)."""
+        self._check_open()
         if self.physical is None:
             raise FrameGraphError("no frame has used it yet", resource=self.name)
         raw = read_resource(self.renderer, self.physical, self.state)
@@ -380,7 +429,11 @@ def upload(fg, name_or_handle, data, *, queue: str = "graphics", pass_name: str 
     """Put `data` into a buffer for this frame: a new transient named `name` (sized to the data) or
     an existing buffer handle (e.g. a persistent one). Adds a transfer pass that copies it through
     the frame's staging memory and returns the written handle, which later passes read."""
-    raw = as_bytes(data)
+    try:
+        raw = as_bytes(data)
+    except FrameGraphError as e:
+        name = name_or_handle.name if isinstance(name_or_handle, Handle) else str(name_or_handle)
+        raise e.at(resource=name) from None
     if isinstance(name_or_handle, Handle):
         handle = name_or_handle
     else:
@@ -454,6 +507,26 @@ class Readback:
         return value if dtype is None else value.astype(dtype)
 
 
+def _check_view(name: str, size: int, dtype, shape) -> None:
+    """readback's dtype and shape for a `size`-byte buffer, checked when asked for (at result() a
+    bad one raised a bare numpy error, the frame long gone)."""
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except (TypeError, ValueError):
+            raise FrameGraphError(f"not a numpy dtype: {show_value(dtype)}", resource=name, field="dtype") from None
+        if dtype.hasobject or size % dtype.itemsize:
+            raise FrameGraphError(f"{size} bytes do not read back as {dtype}", resource=name, field="dtype")
+    if shape is not None:
+        count = size // (dtype.itemsize if dtype is not None else 1)
+        try:                                  # numpy's own rule (one -1 allowed), on a view of no memory
+            np.broadcast_to(np.uint8(0), (count,)).reshape(shape)
+        except (TypeError, ValueError):
+            raise FrameGraphError(f"{show_value(shape)} does not fit {count} elements of "
+                                  f"{dtype if dtype is not None else np.dtype(np.uint8)} ({size} bytes)",
+                                  resource=name, field="shape") from None
+
+
 def readback(renderer, fg, handle: Handle, *, queue: str = "graphics", mip: int = 0, dtype=None, shape=None,
              pass_name: str | None = None) -> Readback:
     """Copy `handle` (a buffer, or one mip of an image, all layers) into host memory at this point
@@ -467,13 +540,22 @@ def readback(renderer, fg, handle: Handle, *, queue: str = "graphics", mip: int 
     target = f"{handle.name}.readback"        # the same name every frame: the plan cache hits
     name = pass_name or f"readback.{handle.name}"
     if decl.kind == "image":
+        mip = expect_int(mip, "mip", 0, decl.desc.mips - 1, resource=handle.name)
+        if dtype is not None or shape is not None:
+            raise FrameGraphError("an image reads back as (height, width, components) of its format's type: "
+                                  "dtype= and shape= are for buffers", resource=handle.name,
+                                  field="dtype" if dtype is not None else "shape")
         fmt = Format.parse(decl.desc.format)
         width, height = max(1, decl.desc.extent[0] >> mip), max(1, decl.desc.extent[1] >> mip)
         layers = decl.desc.layers
         size = width * height * layers * fmt.texel_size
         image = (fmt, width, height, layers)
     else:
+        if isinstance(mip, bool) or not hasattr(type(mip), "__index__") or mip.__index__() != 0:
+            raise FrameGraphError(f"a buffer has no mips, got mip={show_value(mip)}", resource=handle.name,
+                                  field="mip")
         size, image = decl.desc.size, None
+        _check_view(handle.name, size, dtype, shape)
     buffer = renderer.allocator.readback_buffer(name=target, size=size)
     future = Readback(renderer, index, buffer, shape=shape, dtype=dtype, image=image)
     out = fg.import_buffer(target, size=size, final="host_read", external=buffer)
@@ -501,10 +583,17 @@ def readback(renderer, fg, handle: Handle, *, queue: str = "graphics", mip: int 
 
 # -- what Renderer's thin methods call ----------------------------------------------------------------
 
+def _named_bytes(name: str, data) -> bytes:
+    try:
+        return as_bytes(data)
+    except FrameGraphError as e:
+        raise e.at(resource=name) from None
+
+
 def _buffer_data(name: str, data, size: int | None) -> tuple[bytes | None, int]:
     """(the data as bytes or None, the buffer's size rounded up to 4 bytes) for a buffer made with
     `data=` and/or `size=` (at least one; the data must fit)."""
-    raw = None if data is None else as_bytes(data)
+    raw = None if data is None else _named_bytes(name, data)
     if size is None:
         if raw is None:
             raise FrameGraphError("give data= or size=", resource=name)
@@ -531,6 +620,6 @@ def create_frame_data(renderer, name: str, *, data=None, size: int | None = None
 
 def create_image(renderer, name: str, *, format, extent, data=None, mips: int = 1, layers: int = 1,
                  state: str = "any_shader_read_sampled", uses: Sequence[str] = ()) -> PersistentImage:
-    raw = None if data is None else as_bytes(data)
+    raw = None if data is None else _named_bytes(name, data)
     return PersistentImage(renderer, name, format=format, extent=extent, mips=mips, layers=layers, data=raw,
                            state=state, uses=uses)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import _signal  # signal's functions without its enum conversions (~2 us a call): this runs every frame
 import os
 import signal
+import sys
 import time
 import warnings
 from collections import OrderedDict
@@ -21,9 +22,12 @@ from vulkan import ffi, lib
 
 import framegraph
 from framegraph.cache import PlanCache
+from framegraph.compiler.barriers import STRATEGIES
+from framegraph.errors import expect_int, expect_name, show_value
 from framegraph.graph import FrameGraph, Handle
 from framegraph.profiles import DeviceProfile, QueueSlot
 
+from .data import _Persistent
 from .owner import Owner
 from .pipelines import DescriptorArena, Pipelines
 from .recorder import Program, check
@@ -104,17 +108,60 @@ class _InterruptsDeferred:
         return False
 
 
-def _check_imports(imports: dict) -> None:
+def _check_imports(imports: dict, renderer) -> None:
     """What `external=` may be, checked where the user's frame is still in view (a wrong object
-    would otherwise fail deep in the backend with no resource named)."""
+    would otherwise fail deep in the backend with no resource named). A persistent resource or
+    frame data only in frames of the renderer that made it: its destroy() and read() wait for that
+    renderer's frames alone, frame data is written per that renderer's slots, and closing that
+    renderer frees it."""
     for name, external in imports.items():
         if isinstance(external, (PhysicalImage, PhysicalBuffer, Image, Buffer)):
+            if isinstance(external, _Persistent) and external.renderer is not renderer:
+                closed = " (since closed, which freed it)" if external.renderer._closed else ""
+                raise framegraph.FrameGraphError(
+                    f"made by another renderer{closed}: a persistent resource or frame data is synchronised with "
+                    "the frames of the renderer that made it; create it with this one", resource=name)
             continue
         if isinstance(external, ffi.CData) and ffi.typeof(external).kind == "pointer":
             continue
         raise framegraph.FrameGraphError(
             f"external={type(external).__name__} object: an imported resource takes a PhysicalImage or "
             "PhysicalBuffer, a memory.Image or memory.Buffer, or a VkImage/VkBuffer handle", resource=name)
+
+
+# More frame slots than any swapchain has images (and each slot is command pools, a query pool,
+# staging): a larger count is a mistake, e.g. 2**40 would build slots until memory runs out.
+MAX_FRAMES_IN_FLIGHT = 16
+_TARGET_METHODS = ("attach", "begin_frame", "declare", "end_graph", "reuse_graph", "semaphores", "end_frame",
+                   "abort_frame", "close")
+
+
+def _check_arguments(*, target, strategy, frames_in_flight, options, timestamps, on_compile, name,
+                     plan_cache_size, plan_cache, replay) -> tuple[int, int]:
+    """Renderer's arguments, each refused at construction with a FrameGraphError naming it (found
+    at the first frame instead, or as a bare TypeError from deep inside, they said nothing of
+    which argument was wrong). Returns the two counts as ints. Flags take True and False only:
+    `"false"` or `0` would otherwise read as a truth value."""
+    error = framegraph.FrameGraphError
+    if target is not None and not all(callable(getattr(target, m, None)) for m in _TARGET_METHODS):
+        raise error(f"takes None, an OffscreenTarget or a WindowTarget, got {show_value(target)}", field="target")
+    # None: the strategy of `options` (framegraph.compile's rule).
+    if strategy is not None and not (type(strategy) is str and strategy in STRATEGIES):
+        raise error(f"unknown strategy {show_value(strategy)} (one of {', '.join(STRATEGIES)})", field="strategy")
+    frames_in_flight = expect_int(frames_in_flight, "frames_in_flight", 1, MAX_FRAMES_IN_FLIGHT)
+    if options is not None and not isinstance(options, framegraph.CompileOptions):
+        raise error(f"takes a framegraph.CompileOptions or None, got {show_value(options)}", field="options")
+    if not (isinstance(timestamps, bool) or type(timestamps) is str and timestamps == "frame"):
+        raise error(f"takes True, 'frame' or False, got {show_value(timestamps)}", field="timestamps")
+    if on_compile is not None and not callable(on_compile):
+        raise error(f"takes a function of the plan or None, got {show_value(on_compile)}", field="on_compile")
+    expect_name(name)
+    plan_cache_size = expect_int(plan_cache_size, "plan_cache_size", 1, sys.maxsize)
+    if not isinstance(plan_cache, (bool, PlanCache)):
+        raise error(f"takes True, False or a PlanCache, got {show_value(plan_cache)}", field="plan_cache")
+    if not (isinstance(replay, bool) or type(replay) is str and replay == "all"):
+        raise error(f"takes False, True or 'all', got {show_value(replay)}", field="replay")
+    return frames_in_flight, plan_cache_size
 
 
 REPLAY_SETS = 4          # programs per frame slot that keep their recordings (see FrameSlot)
@@ -288,10 +335,11 @@ class Renderer:
         image keep one recording per image (recorder.Program._pick_variant). Needs push
         descriptors (descriptor sets from the per-frame arena do not outlive the frame); without
         them `replay` is off and `replay_off_reason` says why."""
-        if frames_in_flight < 1:
-            raise ValueError("frames_in_flight must be at least 1")
-        if replay not in (False, True, "all"):
-            raise ValueError(f"replay must be False, True or 'all', got {replay!r}")
+        # Checked before anything is created: a bad argument fails here, naming it, and leaks nothing.
+        frames_in_flight, plan_cache_size = _check_arguments(
+            target=target, strategy=strategy, frames_in_flight=frames_in_flight, options=options,
+            timestamps=timestamps, on_compile=on_compile, name=name, plan_cache_size=plan_cache_size,
+            plan_cache=plan_cache, replay=replay)
         self.ctx = ctx
         self.name = name
         self.strategy = strategy
@@ -501,7 +549,7 @@ class Renderer:
                 result = build(fg, frame)
                 if self.target is not None:
                     self.target.end_graph(fg, frame, result)
-                _check_imports(fg.imports)
+                _check_imports(fg.imports, self)
                 compiled = self.compile(fg)
                 if key is not None:
                     if len(self._declared) >= 8 * self.frames_in_flight:

@@ -15,8 +15,8 @@ import numpy as np
 import vulkan as vk
 from vulkan import ffi
 
-from framegraph.errors import FrameGraphError
-from framegraph.graph import Handle
+from framegraph.errors import FrameGraphError, expect_int, show_value
+from framegraph.graph import MAX_EXTENT, Handle
 from framegraph.vk import Format
 
 from .owner import Owner
@@ -45,16 +45,32 @@ def make_target(width: int, height: int, *, title: str = "framegraph", offscreen
     return WindowTarget(width, height, title=title, **kw)
 
 
+# What read() returns (HxWx4 uint8, RGBA order) can hold: 8-bit RGBA and BGRA (swizzled). Another
+# 4-byte format (R32_SFLOAT, A2B10G10R10) would come back as its raw bytes posing as RGBA8.
+OFFSCREEN_FORMATS = (Format.R8G8B8A8_UNORM, Format.R8G8B8A8_SRGB, Format.B8G8R8A8_UNORM, Format.B8G8R8A8_SRGB)
+
+
+def _side(value, field: str, name: str) -> int:
+    return expect_int(value, field, 1, MAX_EXTENT, resource=name)
+
+
 class OffscreenTarget:
     """An image of the backend's (one per frame slot) that the frame renders into; after the frame
-    `read()` returns it as an HxWx4 uint8 array (RGBA order) and `save_png()` writes it."""
+    `read()` returns it as an HxWx4 uint8 array (RGBA order) and `save_png()` writes it. Its format
+    is one of OFFSCREEN_FORMATS (what such an array holds); width and height 1 to MAX_EXTENT,
+    checked here rather than at every frame."""
 
     def __init__(self, width: int = 64, height: int = 64, *, format: str = "R8G8B8A8_UNORM",
                  name: str = "output", readback: bool = True, readback_queue: str = "graphics") -> None:
-        self.width, self.height = int(width), int(height)
-        self.format = Format.parse(format)
-        if self.format.texel_size != 4 or self.format.has_depth:
-            raise ValueError("offscreen targets read back 4-byte colour formats")
+        self.width, self.height = _side(width, "width", name), _side(height, "height", name)
+        try:
+            self.format = Format.parse(format)
+        except (ValueError, TypeError, AttributeError):
+            self.format = None
+        if self.format not in OFFSCREEN_FORMATS:
+            raise FrameGraphError(f"{show_value(format)}: an offscreen target is read back as 8-bit RGBA, so its "
+                                  f"format is one of {', '.join(f.name for f in OFFSCREEN_FORMATS)}",
+                                  resource=name, field="format")
         self._format_name = self.format.full_name      # what each frame is told (begin_frame)
         self.name = name
         self.readback = readback
@@ -71,7 +87,7 @@ class OffscreenTarget:
         return self.width, self.height
 
     def resize(self, width: int, height: int) -> None:
-        self.width, self.height = int(width), int(height)
+        self.width, self.height = _side(width, "width", self.name), _side(height, "height", self.name)
 
     # -- the renderer's calls -------------------------------------------------------------
     def attach(self, renderer) -> None:
