@@ -47,6 +47,7 @@ _SHADER_STAGE_TO_PIPELINE = {vk.VK_SHADER_STAGE_VERTEX_BIT: Stage.VERTEX_SHADER,
                              vk.VK_SHADER_STAGE_COMPUTE_BIT: Stage.COMPUTE_SHADER,
                              vk.VK_SHADER_STAGE_GEOMETRY_BIT: Stage.GEOMETRY_SHADER}
 _SAMPLED = (vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER)
+_IMAGE_DESCRIPTORS = (*_SAMPLED, vk.VK_DESCRIPTOR_TYPE_STORAGE_IMAGE)
 _DESCRIPTOR_NEEDS = {   # descriptor type -> (access bits one of which the pass must declare, words for errors)
     vk.VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE: (Access.SHADER_SAMPLED_READ, "a sampled image", "*_shader_read_sampled"),
     vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER: (Access.SHADER_SAMPLED_READ, "a sampled image",
@@ -977,6 +978,16 @@ class PassContext:
                 self._bound = pipeline
             self._pipeline = pipeline
 
+    def _check_kind(self, binding: int, b, res, name: str) -> None:
+        """An image for an image descriptor, a buffer for a buffer one: the other way round, the
+        push of the descriptor crashed the driver (a sampled read of a buffer is a texel-buffer
+        access the graph allows, but no binding here takes one)."""
+        image = isinstance(res, PhysicalImage)
+        if image != (b.type in _IMAGE_DESCRIPTORS):
+            what = _DESCRIPTOR_NEEDS.get(b.type, (None, f"descriptor type {b.type}"))[1]
+            raise FrameGraphError(f"binding {binding} is {what} in the shader, but this is "
+                                  f"{'an image' if image else 'a buffer'}", pass_name=self.name, resource=name)
+
     def _descriptor(self, pipeline: Pipeline, binding: int, value) -> tuple:
         b = pipeline.bindings.get(binding)
         if b is None:
@@ -987,6 +998,7 @@ class PassContext:
             value, sampler_kind = value
         value = _name(value)
         if isinstance(value, (PhysicalImage, PhysicalBuffer)):   # a resource outside the graph
+            self._check_kind(binding, b, value, getattr(value, "name", "?"))
             if isinstance(value, PhysicalImage):
                 layout = (vk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL if b.type in _SAMPLED
                           else vk.VK_IMAGE_LAYOUT_GENERAL)
@@ -1020,7 +1032,8 @@ class PassContext:
             check_declared_access(pipeline, binding, matching, pass_name=self.name, resource=value)
         for access in candidates:
             res = self._resolved[value]
-            if access.layout is not None:
+            self._check_kind(binding, b, res, value)
+            if isinstance(res, PhysicalImage):
                 sampler = (self.renderer.pipelines.sampler(sampler_kind)
                            if b.type == vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER else None)
                 return ("image", res.view(access.mips, access.layers), int(access.layout), sampler)

@@ -334,6 +334,39 @@ def test_misuses_the_driver_would_crash_on_are_errors(vk_context, shaders, case)
         renderer.wait()
 
 
+def test_a_descriptor_of_the_other_kind_is_an_error(vk_context, shaders):
+    """A buffer (declared sampled: a texel-buffer access the graph allows) bound to a sampler2D,
+    or an image bound directly to a storage-buffer binding: pushing either descriptor crashed
+    lavapipe. Now a FrameGraphError naming the pass and the resource."""
+    def sampled_buffer(fg, frame):
+        src = fg.create_buffer("src", size=256)
+        with fg.add_pass("fill", queue="compute") as p:
+            src = p.writes(src, "compute_shader_write_storage", discard=True)
+            p.execute(lambda ctx: None)
+        with fg.add_pass("work") as p:
+            p.reads(src, "fragment_shader_read_sampled")
+            out = p.writes(frame.output, "color_attachment_write", discard=True)
+            p.execute(_in_rendering(lambda ctx: ctx.draw(
+                3, pipeline=ctx.graphics_pipeline("fullscreen.vert", "fxaa.frag"), bindings={0: "src"})))
+        return out
+
+    with Renderer(vk_context, fvk.OffscreenTarget(4, 4)) as renderer:
+        with pytest.raises(FrameGraphError, match="binding 0 is a sampled image in the shader, but this is a buffer"
+                           ) as e:
+            renderer.render(sampled_buffer)
+        assert (e.value.pass_name, e.value.resource) == ("work", "src")
+
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        image = renderer.create_image("picture", format="R8G8B8A8_UNORM", extent=(4, 4),
+                                      state="compute_shader_read_storage")
+        op = lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx), bindings={0: image, 1: "dst"})  # noqa: E731
+        with pytest.raises(FrameGraphError, match="binding 0 is a storage buffer in the shader, but this is an image"
+                           ) as e:
+            renderer.render(_one_pass(op, "compute"))
+        assert (e.value.pass_name, e.value.resource) == ("work", "picture")
+
+
 def test_truncated_spirv_is_refused_before_the_driver_sees_it(vk_context, shaders):
     """A SPIR-V module cut at an instruction boundary passes the magic number check; lavapipe's
     vkCreateShaderModule then aborted the process (std::bad_alloc). The module must end with an
