@@ -244,17 +244,24 @@ def test_offsets_are_within_the_declared_range(vk_context):
         assert np.array_equal(got[name], expected[name]), name
 
 
+def _filled_src(fg):
+    """Pass 'fill' (compute queue) writes the 256-byte buffer 'src'; its handle."""
+    src = fg.create_buffer("src", size=256)
+    with fg.add_pass("fill", queue="compute") as p:
+        src = p.writes(src, "compute_shader_write_storage", discard=True)
+        p.execute(lambda ctx: None)
+    return src
+
+
 def _one_pass(op, kind: str, fmt: str = "R8G8B8A8_UNORM", results=None, renderer=None):
     """Pass 'work' calling `op(ctx)`: a compute pass reading 'src' and writing 'dst' (kind
     "compute"), or a graphics pass writing the 4x4 attachment 'target' (discarded) of `fmt`."""
     def build(fg, frame):
-        src = fg.create_buffer("src", size=256)
-        with fg.add_pass("fill", queue="compute") as p:
-            src = p.writes(src, "compute_shader_write_storage", discard=True)
-            p.execute(lambda ctx: None)
+        src = _filled_src(fg)
         with fg.add_pass("work") as p:
             p.reads(src, "compute_shader_read_storage")
-            p.reads(src, "vertex_shader_read_storage") if kind == "graphics" else None
+            if kind == "graphics":
+                p.reads(src, "vertex_shader_read_storage")
             if kind == "compute":
                 out = p.writes(fg.create_buffer("dst", size=256), "compute_shader_write_storage", discard=True)
             else:
@@ -339,10 +346,7 @@ def test_a_descriptor_of_the_other_kind_is_an_error(vk_context, shaders):
     or an image bound directly to a storage-buffer binding: pushing either descriptor crashed
     lavapipe. Now a FrameGraphError naming the pass and the resource."""
     def sampled_buffer(fg, frame):
-        src = fg.create_buffer("src", size=256)
-        with fg.add_pass("fill", queue="compute") as p:
-            src = p.writes(src, "compute_shader_write_storage", discard=True)
-            p.execute(lambda ctx: None)
+        src = _filled_src(fg)
         with fg.add_pass("work") as p:
             p.reads(src, "fragment_shader_read_sampled")
             out = p.writes(frame.output, "color_attachment_write", discard=True)
