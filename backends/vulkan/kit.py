@@ -21,7 +21,7 @@ import numpy as np
 import vulkan as vk
 from vulkan import ffi, lib
 
-from framegraph.errors import FrameGraphError
+from framegraph.errors import FrameGraphError, expect_int
 from framegraph.graph import Handle
 
 from .owner import Owner
@@ -524,8 +524,10 @@ def bind_vertex_buffers(ctx, buffers: dict[int, str | Handle]) -> None:
     declared by the pass as a `vertex_buffer` read (its declared range's offset is where binding starts)."""
     from framegraph.vk import Access
 
+    most = ctx.vulkan.properties.limits.maxVertexInputBindings - 1
     for binding, name in sorted(buffers.items()):
         name = _name(name)
+        expect_int(binding, "binding", 0, most, pass_name=ctx.name, resource=name)
         access = _declared(ctx, name, Access.VERTEX_ATTRIBUTE_READ)
         if access is None:
             raise FrameGraphError("bound as a vertex buffer, but the pass declares no vertex_buffer read of it",
@@ -547,6 +549,7 @@ class DescriptorSets:
     A set is never rewritten (a frame in flight may use it): new content gets a new set."""
 
     def __init__(self, renderer, *, name: str = "kit.sets", max_sets: int = 64) -> None:
+        max_sets = expect_int(max_sets, "max_sets", 1, 1 << 20)
         self.renderer = renderer
         self.owner = Owner(renderer.ctx)
         self.pool = self.owner.create("VkDescriptorPool", vk.VkDescriptorPoolCreateInfo(

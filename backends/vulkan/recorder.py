@@ -717,6 +717,11 @@ def _names(dep) -> list[str]:
     return [b.resource for b in dep.images] + [b.resource for b in dep.buffers]
 
 
+def _within(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    """(base, count) `inner` lies in (base, count) `outer`."""
+    return outer[0] <= inner[0] and inner[0] + inner[1] <= outer[0] + outer[1]
+
+
 def _name(resource) -> str:
     """The one place execute callbacks' resource arguments are normalised: a name, or a Handle
     of it (any version: the pass's declarations say which version it reads or writes)."""
@@ -801,10 +806,35 @@ class PassContext:
         return self._resolved[name]
 
     def view(self, name: str | Handle, *, mips=None, layers=None) -> Any:
-        """A view of the declared range of `name` (the first declared access's, unless given)."""
+        """A view of the declared range of `name` (the first declared access's, unless given:
+        `(base, count)` or one index, within what one of the pass's accesses of it declares)."""
         name = _name(name)
-        access = self._declared(name)[0]
-        return self._resolved[name].view(mips or access.mips, layers or access.layers)
+        declared = self._declared(name)
+        res = self._resolved[name]
+        if not isinstance(res, PhysicalImage):
+            raise FrameGraphError("view() is for images; this is a buffer", pass_name=self.name, resource=name)
+        if mips is None and layers is None:
+            return res.view(declared[0].mips, declared[0].layers)
+        mips = declared[0].mips if mips is None else self._sub_range(name, "mips", mips)
+        layers = declared[0].layers if layers is None else self._sub_range(name, "layers", layers)
+        if not any(_within(mips, a.mips) and _within(layers, a.layers) for a in declared):
+            field = "layers" if any(_within(mips, a.mips) for a in declared) else "mips"
+            raise FrameGraphError(f"view of mips {mips} and layers {layers} (base, count): no access of the pass "
+                                  "declares them (the barriers cover what it declares)", pass_name=self.name,
+                                  resource=name, field=field)
+        return res.view(mips, layers)
+
+    def _sub_range(self, name: str, field: str, value) -> tuple[int, int]:
+        try:
+            base, count = (value, 1) if isinstance(value, int) else value
+            base, count = operator.index(base), operator.index(count)
+        except (TypeError, ValueError):
+            raise FrameGraphError(f"{field}={show_value(value)}: (base, count) or one index", pass_name=self.name,
+                                  resource=name, field=field) from None
+        if base < 0 or count < 1:
+            raise FrameGraphError(f"{field}={show_value(value)}: a base from 0 and a count from 1", pass_name=self.name,
+                                  resource=name, field=field)
+        return base, count
 
     def extent(self, name: str | Handle | None = None) -> tuple[int, int]:
         """The extent of `name` at its declared base mip (default: the first attachment)."""
@@ -1312,10 +1342,13 @@ class PassContext:
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
         s_img, d_img = self._resolved[src], self._resolved[dst]
-        if a.layers[1] != b.layers[1] or Format(s_img.format).texel_size != Format(d_img.format).texel_size:
+        depth = s_img.aspect != vk.VK_IMAGE_ASPECT_COLOR_BIT or d_img.aspect != vk.VK_IMAGE_ASPECT_COLOR_BIT
+        if (a.layers[1] != b.layers[1] or Format(s_img.format).texel_size != Format(d_img.format).texel_size
+                or depth and int(s_img.format) != int(d_img.format)):
             raise FrameGraphError(f"copy_image to {dst!r}: {a.layers[1]} layers of {Format(s_img.format).name} into "
                                   f"{b.layers[1]} of {Format(d_img.format).name} (the layer counts and the texel "
-                                  "sizes must match)", pass_name=self.name, resource=src)
+                                  "sizes must match; a depth or stencil format, the format itself)",
+                                  pass_name=self.name, resource=src)
         regions = []
         for m in range(min(a.mips[1], b.mips[1])):
             width, height = s_img.mip_extent(a.mips[0] + m)

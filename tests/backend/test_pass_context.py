@@ -371,6 +371,96 @@ def test_a_descriptor_of_the_other_kind_is_an_error(vk_context, shaders):
         assert (e.value.pass_name, e.value.resource) == ("work", "picture")
 
 
+def _image_pass(op, *, fmt="R8G8B8A8_UNORM", mips=3, layers=2):
+    """'fill' writes 'img' (8x8, `mips` mips, `layers` layers) and 'src'; 'work' reads mips 0-1 of
+    'img' (sampled, every layer) and 'src', and calls `op(ctx)`."""
+    def build(fg, frame):
+        img = fg.create_image("img", format=fmt, extent=(8, 8), mips=mips, layers=layers)
+        src = _filled_src(fg)
+        with fg.add_pass("paint", queue="compute") as p:
+            img = p.writes(img, "compute_shader_write_storage", discard=True)
+            p.execute(lambda ctx: None)
+        with fg.add_pass("work", queue="compute") as p:
+            p.reads(img, "compute_shader_read_sampled", mips=(0, 2))
+            p.reads(src, "compute_shader_read_storage")
+            out = p.writes(fg.create_buffer("dst", size=256), "compute_shader_write_storage", discard=True)
+            p.execute(op)
+        fg.output(out)
+        return out
+    return build
+
+
+@pytest.mark.parametrize("kw, field", [({"mips": (2, 1)}, "mips"), ({"mips": (0, 0)}, "mips"),
+                                       ({"mips": (-1, 1)}, "mips"), ({"mips": 0.5}, "mips"),
+                                       ({"layers": (1, 5)}, "layers"), ({"layers": "all"}, "layers")])
+def test_views_stay_within_what_the_pass_declared(vk_context, kw, field):
+    """ctx.view's mips and layers: (base, count) or one index, inside what an access of the pass
+    declares (the barriers cover that); outside the image they were validation errors, outside the
+    declaration unsynchronized reads."""
+    views = []
+    with Renderer(vk_context) as renderer:
+        with pytest.raises(FrameGraphError) as e:
+            renderer.render(_image_pass(lambda ctx: ctx.view("img", **kw)))
+        assert (e.value.pass_name, e.value.resource, e.value.field) == ("work", "img", field)
+        with pytest.raises(FrameGraphError, match="for images"):
+            renderer.render(_image_pass(lambda ctx: ctx.view("src")))
+        renderer.render(_image_pass(lambda ctx: views.append(ctx.view("img", mips=1, layers=(0, 2)))))
+        renderer.wait()
+    assert views and views[0] is not None
+
+
+def test_copy_image_between_depth_and_colour_is_an_error(vk_context):
+    """D32_SFLOAT into R32_SFLOAT has the same texel size, but Vulkan copies a depth format only to
+    the same format (it was a validation error)."""
+    def build(fg, frame):
+        d = fg.create_image("d", format="D32_SFLOAT", extent=(4, 4))
+        c = fg.create_image("c", format="R32_SFLOAT", extent=(4, 4))
+        with fg.add_pass("fill") as p:
+            d = p.writes(d, "depth_attachment_write", discard=True)
+            c = p.writes(c, "color_attachment_write", discard=True)
+
+            def clear(ctx):
+                with ctx.rendering(clear=(0.0, 0.0, 0.0, 0.0), clear_depth=1.0):
+                    pass
+            p.execute(clear)
+        with fg.add_pass("work") as p:
+            p.reads(d, "transfer_read")
+            c = p.writes(c, "transfer_write")
+            p.execute(lambda ctx: ctx.copy_image("d", "c"))
+        fg.output(c)
+        return c
+
+    with Renderer(vk_context) as renderer:
+        with pytest.raises(FrameGraphError, match="the format itself") as e:
+            renderer.render(build)
+        assert (e.value.pass_name, e.value.resource) == ("work", "d")
+
+
+def test_kit_refuses_counts_vulkan_cannot_take(vk_context):
+    """kit.DescriptorSets(max_sets=0) and a vertex-buffer binding past maxVertexInputBindings were
+    validation errors (or a bare OverflowError for negative ones)."""
+    from framegraph.backends.vulkan import kit
+
+    def build(fg, frame):
+        vb = fg.create_buffer("vb", size=64)
+        with fg.add_pass("fill") as p:
+            vb = p.writes(vb, "transfer_write", discard=True)
+            p.execute(lambda ctx: ctx.upload("vb", bytes(64)))
+        with fg.add_pass("work") as p:
+            p.reads(vb, "vertex_buffer")
+            out = p.writes(frame.output, "color_attachment_write", discard=True)
+            p.execute(lambda ctx: kit.bind_vertex_buffers(ctx, {-1: "vb"}))
+        return out
+
+    with Renderer(vk_context, fvk.OffscreenTarget(4, 4)) as renderer:
+        with pytest.raises(FrameGraphError) as e:
+            kit.DescriptorSets(renderer, max_sets=0)
+        assert e.value.field == "max_sets"
+        with pytest.raises(FrameGraphError) as e:
+            renderer.render(build)
+        assert (e.value.pass_name, e.value.resource, e.value.field) == ("work", "vb", "binding")
+
+
 def test_truncated_spirv_is_refused_before_the_driver_sees_it(vk_context, shaders):
     """A SPIR-V module cut at an instruction boundary passes the magic number check; lavapipe's
     vkCreateShaderModule then aborted the process (std::bad_alloc). The module must end with an
