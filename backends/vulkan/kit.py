@@ -613,6 +613,9 @@ class DescriptorSets:
             vk.vkUpdateDescriptorSets(self.renderer.ctx.device, len(writes), writes, 0, None)
             self._sets[key] = descriptor_set
         vk.vkCmdBindDescriptorSets(ctx.cmd, pipeline.bind_point, pipeline.layout, set, 1, [descriptor_set], 0, None)
+        if ctx._sets_bound is None:             # for the pass context's check at each draw and dispatch
+            ctx._sets_bound = {}
+        ctx._sets_bound[set] = pipeline.layout
         return descriptor_set
 
     def close(self) -> None:

@@ -97,6 +97,10 @@ class Pipeline:
     set_layouts: dict = field(default_factory=dict)
     sets: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The sets numbered 1 and up (kit.DescriptorSets binds them): a draw or dispatch checks them.
+        self.other_sets = tuple(sorted(k for k in self.sets if k))
+
 
 class Pipelines:
     """Owns shader modules, layouts, samplers, pipelines and the pipeline cache; all are cached by

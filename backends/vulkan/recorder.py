@@ -743,7 +743,7 @@ class PassContext:
     # make that reset and every attribute read a little cheaper (and refuse attributes of the user's).
     __slots__ = ("renderer", "vulkan", "name", "_cmd", "frame", "info", "accesses", "_program", "_resolved",
                  "_pipelines", "_push_set", "_pipeline", "_bound", "_raw", "_rendering", "_host_data", "_binds",
-                 "_nbind", "_pushed", "_index_bound", "_max_groups")
+                 "_nbind", "_pushed", "_index_bound", "_max_groups", "_sets_bound")
 
     def __init__(self, renderer, program: Program, info: PassInfo, cmd, resolved: dict, frame) -> None:
         self.renderer = renderer
@@ -779,6 +779,7 @@ class PassContext:
         self._nbind = 0
         self._pushed = None                  # the pipeline layout set 0 was last bound with in this pass
         self._index_bound = False            # bind_index_buffer() ran in this pass
+        self._sets_bound = None              # {set number: pipeline layout} that kit.DescriptorSets bound
 
     @property
     def cmd(self):
@@ -1200,7 +1201,7 @@ class PassContext:
             raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
         self._prepare(pipeline, bindings, push)
         p = self._pipeline
-        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None):
+        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None) or p.other_sets:
             self._check_ready("draw", _GRAPHICS)
         try:
             lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
@@ -1231,7 +1232,7 @@ class PassContext:
             self.bind_index_buffer(index_buffer)
         self._prepare(pipeline, bindings, push)
         p = self._pipeline
-        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None):
+        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None) or p.other_sets:
             self._check_ready("draw_indexed", _GRAPHICS)
         if not self._index_bound:
             raise FrameGraphError("draw_indexed() with no index buffer bound in this pass: pass index_buffer= or "
@@ -1248,7 +1249,7 @@ class PassContext:
         mx, my, mz = self._max_groups
         try:
             ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
-                  and x <= mx and y <= my and z <= mz)
+                  and not p.other_sets and x <= mx and y <= my and z <= mz)
         except TypeError:
             ok = True                       # not numbers: vkCmdDispatch's conversion below says so
         if not ok:
@@ -1267,7 +1268,7 @@ class PassContext:
         try:
             gx, gy, gz = -(-x // lx), -(-y // ly), -(-z // lz)
             ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
-                  and gx <= mx and gy <= my and gz <= mz)
+                  and not p.other_sets and gx <= mx and gy <= my and gz <= mz)
         except TypeError as e:
             raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
         if not ok:
@@ -1291,6 +1292,12 @@ class PassContext:
         if pipeline.set_layout is not None and self._pushed is not pipeline.layout:
             raise FrameGraphError(f"{call}() before the descriptors of {pipeline.name!r} are bound (bindings=, "
                                   "or ctx.bind() after binding the pipeline)", pass_name=self.name)
+        bound = self._sets_bound or {}
+        missing = [s for s in pipeline.other_sets if bound.get(s) is not pipeline.layout]
+        if missing:
+            raise FrameGraphError(f"{call}() before descriptor set {missing[0]} of {pipeline.name!r} is bound in this "
+                                  "pass (kit.DescriptorSets(renderer).bind(ctx, pipeline, set, ...))",
+                                  pass_name=self.name, field="set")
 
     def _refuse_dispatch(self, call: str, values: tuple, groups: tuple) -> None:
         """Why a dispatch cannot be recorded (the caller's one-expression check failed): its

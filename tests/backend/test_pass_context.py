@@ -461,6 +461,40 @@ def test_kit_refuses_counts_vulkan_cannot_take(vk_context):
         assert (e.value.pass_name, e.value.resource, e.value.field) == ("work", "vb", "binding")
 
 
+SET1_COPY = """#version 450
+layout(local_size_x = 64) in;
+layout(std430, set = 1, binding = 0) readonly buffer Src { float src[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Dst { float dst[]; };
+void main() { uint i = gl_GlobalInvocationID.x; if (i < src.length()) dst[i] = src[i]; }
+"""
+
+
+def test_a_set_of_kit_never_bound_is_an_error(vk_context, shaders):
+    """A pipeline with a descriptor set 1 (kit.DescriptorSets') dispatched before that set is bound
+    in the pass crashed lavapipe; now a FrameGraphError naming the set. Bound, the copy runs."""
+    from framegraph.backends.vulkan import kit
+
+    (shaders / "set1_copy.comp").write_text(SET1_COPY)
+    with Renderer(vk_context) as renderer:
+        renderer.add_shader_path(shaders)
+        sets = kit.DescriptorSets(renderer)
+
+        def copy(bind_set_1):
+            def op(ctx):
+                pipeline = ctx.compute_pipeline("set1_copy.comp")
+                ctx.bind_pipeline(pipeline)
+                if bind_set_1:
+                    sets.bind(ctx, pipeline, 1, {0: "src"})
+                ctx.dispatch(1, bindings={1: "dst"})
+            return op
+        with pytest.raises(FrameGraphError, match="descriptor set 1") as e:
+            renderer.render(_one_pass(copy(False), "compute"))
+        assert (e.value.pass_name, e.value.field) == ("work", "set")
+        renderer.render(_one_pass(copy(True), "compute"))
+        renderer.wait()
+        sets.close()
+
+
 def test_truncated_spirv_is_refused_before_the_driver_sees_it(vk_context, shaders):
     """A SPIR-V module cut at an instruction boundary passes the magic number check; lavapipe's
     vkCreateShaderModule then aborted the process (std::bad_alloc). The module must end with an
