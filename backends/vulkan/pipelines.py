@@ -246,6 +246,8 @@ class Pipelines:
         lookup is a 2x2 PCF) that reads outside the map as lit (opaque white border)."""
         handle = self._samplers.get(kind)
         if handle is None:
+            if kind not in ("linear", "nearest", "shadow"):
+                raise FrameGraphError(f"sampler {show_value(kind)}: 'linear', 'nearest' or 'shadow'", field="sampler")
             filt = {"linear": vk.VK_FILTER_LINEAR, "nearest": vk.VK_FILTER_NEAREST,
                     "shadow": vk.VK_FILTER_LINEAR}[kind]
             shadow = kind == "shadow"

@@ -797,14 +797,20 @@ class PassContext:
         return accesses
 
     def image(self, name: str | Handle) -> PhysicalImage:
-        name = _name(name)
-        self._declared(name)
-        return self._resolved[name]
+        return self._of_kind(name, True, "image()")
 
     def buffer(self, name: str | Handle) -> PhysicalBuffer:
+        return self._of_kind(name, False, "buffer()")
+
+    def _of_kind(self, name, image: bool, call: str):
+        """The resolved object of declared resource `name`, which must be an image (or a buffer)."""
         name = _name(name)
         self._declared(name)
-        return self._resolved[name]
+        res = self._resolved[name]
+        if isinstance(res, PhysicalImage) != image:
+            raise FrameGraphError(f"{call} takes {'an image' if image else 'a buffer'}; this is "
+                                  f"{'a buffer' if image else 'an image'}", pass_name=self.name, resource=name)
+        return res
 
     def view(self, name: str | Handle, *, mips=None, layers=None) -> Any:
         """A view of the declared range of `name` (the first declared access's, unless given:
@@ -846,7 +852,8 @@ class PassContext:
                 raise FrameGraphError("the pass has no attachment; name a resource", pass_name=self.name)
             name, mip = att.resource, att.mips[0]
         else:
-            mip = self._declared(name)[0].mips[0]
+            image = self._of_kind(name, True, "extent()")
+            return image.mip_extent(self._declared(name)[0].mips[0])
         return self._resolved[name].mip_extent(mip)
 
     # -- dynamic rendering ---------------------------------------------------------------
@@ -1004,6 +1011,8 @@ class PassContext:
 
     def bind_pipeline(self, pipeline: Pipeline) -> None:
         if pipeline is not self._pipeline:
+            if type(pipeline) is not Pipeline:
+                raise self._not_a_pipeline(pipeline)
             if pipeline is not self._bound:
                 lib.vkCmdBindPipeline(self._cmd, pipeline.bind_point, pipeline.handle)
                 self._bound = pipeline
@@ -1026,7 +1035,13 @@ class PassContext:
                                   pass_name=self.name)
         sampler_kind = "linear"
         if isinstance(value, tuple):
+            if len(value) != 2:
+                raise FrameGraphError(f"binding {binding}: {show_value(value)}; a tuple is (name or handle, sampler)",
+                                      pass_name=self.name, field="bindings")
             value, sampler_kind = value
+            if sampler_kind not in ("linear", "nearest", "shadow"):
+                raise FrameGraphError(f"binding {binding}: sampler {show_value(sampler_kind)}; 'linear', 'nearest' or "
+                                      "'shadow'", pass_name=self.name, resource=_name(value), field="bindings")
         value = _name(value)
         if isinstance(value, (PhysicalImage, PhysicalBuffer)):   # a resource outside the graph
             self._check_kind(binding, b, value, getattr(value, "name", "?"))
@@ -1037,8 +1052,8 @@ class PassContext:
                 return ("image", value.view(), layout, sampler)
             return ("buffer", value.handle, 0, value.size)
         if not isinstance(value, str):
-            raise TypeError(f"binding {binding}: give a resource name or handle, (name or handle, sampler) or a "
-                            "Physical* resource")
+            raise FrameGraphError(f"binding {binding}: {show_value(value)}; give a resource name or handle, (name or "
+                                  "handle, sampler) or a Physical* resource", pass_name=self.name, field="bindings")
         needs, what, spelling = _DESCRIPTOR_NEEDS.get(b.type, (None, None, None))
         if needs is None:
             raise FrameGraphError(f"binding {binding}: descriptor type {b.type} is not supported",
@@ -1105,6 +1120,9 @@ class PassContext:
                 if hit:
                     push_set(self._cmd, last[2], last[3], 0, last[4], last[5])
                     return
+            if not isinstance(bindings, dict):
+                raise FrameGraphError(f"bindings={show_value(bindings)}: a dict of binding number to resource",
+                                      pass_name=self.name, field="bindings")
             pipelines = self._pipelines
             memo = self._program.memo
             # The same bindings of the same pass resolve to the same writes until the program's
@@ -1162,6 +1180,8 @@ class PassContext:
     def _prepare(self, pipeline, bindings, push) -> None:
         cmd = self._cmd
         if pipeline is not None and pipeline is not self._pipeline:     # bind_pipeline, without the call
+            if type(pipeline) is not Pipeline:
+                raise self._not_a_pipeline(pipeline)
             if pipeline is not self._bound:
                 lib.vkCmdBindPipeline(cmd, pipeline.bind_point, pipeline.handle)
                 self._bound = pipeline
@@ -1278,6 +1298,10 @@ class PassContext:
         except (OverflowError, TypeError) as e:
             raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
 
+    def _not_a_pipeline(self, value) -> FrameGraphError:
+        return FrameGraphError(f"pipeline={show_value(value)}: give the Pipeline that ctx.compute_pipeline(...) or "
+                               "ctx.graphics_pipeline(...) returns", pass_name=self.name, field="pipeline")
+
     def _check_ready(self, call: str, bind_point: int) -> None:
         """What the command needs that Vulkan does not check for us (the driver crashes instead):
         a pipeline of its kind, outside (draws: inside) a rendering instance, and set 0 bound."""
@@ -1325,7 +1349,8 @@ class PassContext:
         image, buffer = _name(image), _name(buffer)
         src = self._transfer_access(image, Access.TRANSFER_READ)
         dst = self._transfer_access(buffer, Access.TRANSFER_WRITE)
-        img = self._resolved[image]
+        img = self._of_kind(image, True, "copy_image_to_buffer()'s source")
+        self._of_kind(buffer, False, "copy_image_to_buffer()'s target")
         region = self._program.memo.get(("copy", self.name, image, buffer, mip))
         if region is None:
             mip = self._whole("copy_image_to_buffer", image, "mip", mip)
@@ -1348,7 +1373,7 @@ class PassContext:
         src, dst = _name(src), _name(dst)
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
-        s_img, d_img = self._resolved[src], self._resolved[dst]
+        s_img, d_img = self._of_kind(src, True, "copy_image()"), self._of_kind(dst, True, "copy_image()")
         depth = s_img.aspect != vk.VK_IMAGE_ASPECT_COLOR_BIT or d_img.aspect != vk.VK_IMAGE_ASPECT_COLOR_BIT
         if (a.layers[1] != b.layers[1] or Format(s_img.format).texel_size != Format(d_img.format).texel_size
                 or depth and int(s_img.format) != int(d_img.format)):
@@ -1430,6 +1455,8 @@ class PassContext:
         src, dst = _name(src), _name(dst)
         a = self._transfer_access(src, Access.TRANSFER_READ)
         b = self._transfer_access(dst, Access.TRANSFER_WRITE)
+        self._of_kind(src, False, "copy_buffer()")
+        self._of_kind(dst, False, "copy_buffer()")
         n = min(a.range[1], b.range[1]) if size is None else size
         self._byte_range("copy_buffer", src, a, 0, n, field="size")
         _, n = self._byte_range("copy_buffer", dst, b, 0, n, field="size")

@@ -206,7 +206,9 @@ def _transfer_frame(op, results=None, renderer=None):
     ("copy more than the source holds", lambda ctx: ctx.copy_buffer("a", "b", size=300), "a", "size"),
     ("copy more than the target's range", lambda ctx: ctx.copy_buffer("a", "b", size=200), "b", "size"),
     ("copy a negative size", lambda ctx: ctx.copy_buffer("a", "b", size=-1), "a", "size"),
-    ("push constants with no pipeline", lambda ctx: ctx.push_constants(b"1234"), None, None)])
+    ("push constants with no pipeline", lambda ctx: ctx.push_constants(b"1234"), None, None),
+    ("copy_buffer from an image", lambda ctx: ctx.copy_buffer("img", "b"), "img", None),
+    ("copy_image_to_buffer from a buffer", lambda ctx: ctx.copy_image_to_buffer("a", "b"), "a", None)])
 def test_transfers_outside_what_the_pass_declared_are_errors(vk_context, name, op, resource, field):
     """The pass context's transfers stay inside what the pass declared (its barriers cover that
     and nothing else) and inside what Vulkan takes: each of these raised the binding's
@@ -319,6 +321,18 @@ MISUSES = {
     "a clear colour that is a word": ("graphics", lambda ctx: ctx.rendering(clear="red").__enter__(), "four numbers"),
     "a clear value for no attachment": ("graphics", lambda ctx: ctx.rendering(clear={"nope": (0, 0, 0, 1)}).__enter__(),
                                         "not colour attachments"),
+    "bindings as a list": ("compute", lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx), bindings=[(0, "src")]),
+                           "a dict of binding number"),
+    "a one-tuple binding": ("compute", lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx), bindings={
+        0: ("src",), 1: "dst"}), "a tuple is \\(name or handle, sampler\\)"),
+    "a number as a binding": ("compute", lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx), bindings={0: 5, 1: "dst"}),
+                              "give a resource name or handle"),
+    "an unknown sampler": ("compute", lambda ctx: ctx.dispatch(1, pipeline=_scale(ctx), bindings={
+        0: ("src", "bilinear"), 1: "dst"}), "sampler 'bilinear'"),
+    "a pipeline given by name": ("compute", lambda ctx: ctx.dispatch(1, pipeline="scale.comp"), "give the Pipeline"),
+    "bind_pipeline by name": ("compute", lambda ctx: ctx.bind_pipeline("scale.comp"), "give the Pipeline"),
+    "image() of a buffer": ("compute", lambda ctx: ctx.image("src"), "takes an image; this is a buffer"),
+    "extent() of a buffer": ("compute", lambda ctx: ctx.extent("src"), "takes an image; this is a buffer"),
     "an unknown index type": ("graphics", lambda ctx: ctx.bind_index_buffer("src", index_type="uint8"),
                               "declares no index_buffer read"),
 }
