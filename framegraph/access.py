@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import FrameGraphError
+from .errors import FrameGraphError, show_value
 from .vk import Access, BufferUsage, Format, ImageUsage, Layout, Stage, WRITE_ACCESS
 
 
@@ -116,6 +116,9 @@ _ALIASES = {**{k: k for k in ACCESS_TABLE}, **_THSVS}
 
 def lookup(name: str, *, pass_name: str | None = None, resource: str | None = None) -> AccessInfo:
     """The table row for an access name in any accepted spelling."""
+    if not isinstance(name, str):
+        raise FrameGraphError(f"an access is named by a string, got {show_value(name)}", pass_name=pass_name,
+                              resource=resource)
     key = name.strip().lower()
     if key.startswith("thsvs_access_"):
         key = key[len("thsvs_access_"):]

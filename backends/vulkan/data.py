@@ -22,7 +22,7 @@ import vulkan as vk
 
 from framegraph.access import lookup
 from framegraph.errors import FrameGraphError, expect_int, show_value
-from framegraph.graph import Handle
+from framegraph.graph import MAX_BUFFER_SIZE, MAX_EXTENT, Handle
 from framegraph.vk import Format
 
 from .commands import one_time_commands
@@ -112,7 +112,7 @@ class _Persistent:
         return getattr(physical, name)
 
     def __init__(self, renderer, name: str, state: str, data: bytes | None) -> None:
-        lookup(state)                       # an unknown access name fails here, not in a frame
+        lookup(state, resource=name)                      # an unknown access name fails here, not in a frame
         self.renderer = renderer
         self.name = name
         self.state = state
@@ -310,8 +310,14 @@ class PersistentImage(_Persistent, PhysicalImage):
     def __init__(self, renderer, name: str, *, format, extent, mips: int, layers: int, data: bytes | None,
                  state: str, uses: Sequence[str]):
         super().__init__(renderer, name, state, data)
-        self.format = Format.parse(format)
-        self.extent = (int(extent[0]), int(extent[1]))
+        try:
+            self.format = Format.parse(format)
+        except (ValueError, AttributeError, TypeError):
+            raise FrameGraphError(f"unknown format {show_value(format)} (a VK_FORMAT name, e.g. 'R8G8B8A8_UNORM')",
+                                  resource=name, field="format") from None
+        if not isinstance(extent, (tuple, list)) or len(extent) != 2:
+            raise FrameGraphError(f"extent {show_value(extent)}: (width, height)", resource=name, field="extent")
+        self.extent = tuple(expect_int(v, "extent", 1, MAX_EXTENT, resource=name) for v in extent)
         self.mips = mips
         self.layers = layers
         self.hint = 0
@@ -349,6 +355,8 @@ class PersistentImage(_Persistent, PhysicalImage):
         self._check_open()
         if self.physical is None:
             raise FrameGraphError("no frame has used it yet", resource=self.name)
+        if layer is not None:
+            layer = expect_int(layer, "layer", 0, self.layers - 1, resource=self.name)
         raw = read_resource(self.renderer, self.physical, self.state)
         out = _texel_view(raw, self.format, self.extent[0], self.extent[1], self.layers)
         return out if layer is None or self.layers == 1 else out[layer]
@@ -598,9 +606,7 @@ def _buffer_data(name: str, data, size: int | None) -> tuple[bytes | None, int]:
         if raw is None:
             raise FrameGraphError("give data= or size=", resource=name)
         size = len(raw)
-    size = int(size)
-    if size < 1:
-        raise FrameGraphError(f"size must be at least 1 byte, got {size}", resource=name)
+    size = expect_int(size, "size", 1, MAX_BUFFER_SIZE, resource=name)
     if raw is not None and len(raw) > size:
         raise FrameGraphError(f"{len(raw)} bytes of data for a {size}-byte buffer", resource=name)
     return raw, max(4, -(-size // 4) * 4)

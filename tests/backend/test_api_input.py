@@ -233,3 +233,40 @@ def test_offscreen_target_resize_refuses_no_area(vk_context):
     with _fails("height", resource="output"):
         target.resize(4, 0)
     assert target.extent == (4, 4)
+
+
+@pytest.mark.parametrize("kind, field, kw", [
+    ("image", "format", {"format": "bogus"}), ("image", "format", {"format": None}),
+    ("image", "format", {"format": 37}), ("image", "extent", {"extent": None}), ("image", "extent", {"extent": (8,)}),
+    ("image", "extent", {"extent": (float("nan"), 8)}), ("image", "extent", {"extent": (7.9, 8)}),
+    ("buffer", "size", {"size": float("nan")}), ("buffer", "size", {"size": "abc"}),
+    ("buffer", "size", {"size": 0})])
+def test_persistent_resources_refuse_bad_descriptions(vk_context, kind, field, kw):
+    """create_image's format and extent, create_buffer's size: a FrameGraphError naming the resource
+    and field at the call (they were bare ValueError/AttributeError/IndexError, and 7.9 was truncated
+    to 7)."""
+    with Renderer(vk_context) as renderer:
+        with pytest.raises(FrameGraphError) as e:
+            if kind == "image":
+                renderer.create_image("img", **{"format": "R8G8B8A8_UNORM", "extent": (8, 8), **kw})
+            else:
+                renderer.create_buffer("buf", **kw)
+        assert (e.value.resource, e.value.field) == ("img" if kind == "image" else "buf", field)
+
+
+def test_persistent_image_read_refuses_a_layer_it_has_not(vk_context):
+    """read(layer=5) of a 2-layer image was a bare IndexError; read(layer=7) of a 1-layer image
+    returned layer 0."""
+    data = np.arange(4 * 4 * 2 * 4, dtype=np.uint8)
+    with Renderer(vk_context) as renderer:
+        for layers in (2, 1):
+            img = renderer.create_image(f"img{layers}", format="R8G8B8A8_UNORM", extent=(4, 4), layers=layers,
+                                        data=data[:4 * 4 * layers * 4])
+            futures = []
+            renderer.render(lambda fg, frame, img=img: futures.append(renderer.readback(fg, img.use(fg))))
+            futures[0].result()
+            for layer in (layers, 7, 0.5):
+                with pytest.raises(FrameGraphError) as e:
+                    img.read(layer=layer)
+                assert (e.value.resource, e.value.field) == (f"img{layers}", "layer")
+            assert np.array_equal(img.read(layer=layers - 1).ravel(), data[(layers - 1) * 64:layers * 64])
