@@ -606,7 +606,9 @@ def _buffer_data(name: str, data, size: int | None) -> tuple[bytes | None, int]:
         if raw is None:
             raise FrameGraphError("give data= or size=", resource=name)
         size = len(raw)
-    size = expect_int(size, "size", 1, MAX_BUFFER_SIZE, resource=name)
+    size = expect_int(size, "size", -MAX_BUFFER_SIZE, MAX_BUFFER_SIZE, resource=name)
+    if size < 1:
+        raise FrameGraphError(f"size must be at least 1 byte, got {size}", resource=name, field="size")
     if raw is not None and len(raw) > size:
         raise FrameGraphError(f"{len(raw)} bytes of data for a {size}-byte buffer", resource=name)
     return raw, max(4, -(-size // 4) * 4)
