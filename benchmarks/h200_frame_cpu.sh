@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 18's checks on the lent H200, in one device call (carry [".gl", ".whl"]):
-#   1. the replay, frame-data, readback, failure and recording backend tests on the real driver,
+#   1. the replay, frame-data, readback, failure, recording and bad-input backend tests on the real driver,
 #      validation and synchronization validation on (and the replay fuzz where the machine has
 #      hypothesis);
 #   2. benchmarks/frame_cpu.py at full size (validation off): chain, streams, deferred 1920x1080 in
@@ -19,7 +19,7 @@ cd "$ROOT"
   echo "== backend tests: replay, frame data, failures, recording (validation + sync validation on)"
   FRAMEGRAPH_EXPECT_LAVAPIPE=0 timeout 240 python3 -m pytest -q -p no:cacheprovider -k "not window" \
     tests/backend/test_replay.py tests/backend/test_frame_data.py tests/backend/test_failures.py \
-    tests/backend/test_public_api.py \
+    tests/backend/test_public_api.py tests/backend/test_pass_context.py tests/backend/test_api_input.py \
     $(ls tests/backend/test_record_fast.py 2>/dev/null) tests/backend/test_exec_renderer.py \
     $(python3 -c "import hypothesis" 2>/dev/null && echo tests/backend/test_replay_fuzz.py) 2>&1 | tail -15
 } > "$OUT/h200-frame_cpu.log" 2>&1
