@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def unavailable(reason: str):
     if EXPECT_VULKAN:
         pytest.fail(f"required here (CI or FRAMEGRAPH_EXPECT_LAVAPIPE=1) but {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
+
+
+def need_glslc() -> None:
+    """For a test that compiles GLSL at run time: glslc, or a skip where Vulkan is not required
+    (the lent GPU machine has none; CI and ./dev.sh test install it)."""
+    if shutil.which("glslc") is None:
+        unavailable("glslc is not installed (apt-get install glslc)")
 
 
 def load_module(name: str, path: Path):

@@ -51,6 +51,7 @@ def test_each_frame_reads_the_data_set_before_it(vk_context, tmp_path, replay, f
     """dst += src every frame, src set to 2**k before frame k, nothing read in between (frames stay
     in flight): any frame that read another frame's data (stale, or overwritten while in flight)
     changes the sum."""
+    support.need_glslc()
     (tmp_path / "add.comp").write_text(ADD)
     plans = []
     with Renderer(vk_context, replay=replay, frames_in_flight=frames_in_flight,
@@ -102,6 +103,7 @@ def test_destroyed_data_in_a_frame_declared_once_is_refused(vk_context, tmp_path
     """A frame declared once brings the same plan resources every frame, and persistent imports
     check them once; destroy() must still be caught at the next frame (naming the resource), and the
     renderer render the next frame that does not use it."""
+    support.need_glslc()
     (tmp_path / "add.comp").write_text(ADD)
     with Renderer(vk_context, replay=replay) as renderer:
         renderer.add_shader_path(tmp_path)
@@ -193,5 +195,6 @@ def test_prepare_sees_the_frames_extent_and_a_failure_leaves_the_renderer_ready(
         frame = renderer.render(build, redeclare=False)
         image = target.read(frame.index)
     assert seen == [(0, (8, 8), 0), (1, (6, 4), 1)]          # before build, with this frame's size
-    assert image.shape == (4, 6, 4) and tuple(image[0, 0]) == (64, 128, 191, 255)
+    # 0.25, 0.5, 0.75 in UNORM: a driver may round 0.5 * 255 either way (NVIDIA: 127, lavapipe: 128).
+    assert image.shape == (4, 6, 4) and np.abs(image[0, 0].astype(int) - (64, 128, 191, 255)).max() <= 1
     assert renderer.frame == 3

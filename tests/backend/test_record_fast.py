@@ -343,6 +343,7 @@ def test_a_pipeline_bound_by_the_previous_pass_is_not_bound_again(vk_context, tm
     """Vulkan keeps a pipeline binding for the rest of the command buffer: consecutive passes on one
     pipeline bind it once. A pass that takes the raw command buffer (`ctx.cmd`) may have bound
     anything: the pass after it binds again."""
+    support.need_glslc()
     (tmp_path / "fill.comp").write_text(FILL % 1)
     counting = _CountingLib(recorder_mod.lib)
     monkeypatch.setattr(recorder_mod, "lib", counting)
@@ -359,6 +360,7 @@ def test_a_pipeline_bound_by_the_previous_pass_is_not_bound_again(vk_context, tm
 def test_a_pass_without_a_pipeline_still_raises_after_one_that_bound(vk_context, tmp_path):
     """The binding carried over is the command buffer's, not the pass's: a dispatch that names no
     pipeline in a pass that bound none is an error, whatever the pass before bound."""
+    support.need_glslc()
     (tmp_path / "fill.comp").write_text(FILL % 1)
     with Renderer(vk_context, frames_in_flight=1) as renderer:
         renderer.add_shader_path(tmp_path)
@@ -371,6 +373,7 @@ def test_a_pass_without_a_pipeline_still_raises_after_one_that_bound(vk_context,
 def test_pass_labels_can_be_turned_off(vk_context, tmp_path, monkeypatch, labels):
     """Renderer(labels=False) records no debug label around the passes (two calls fewer a pass);
     by default each pass is labelled."""
+    support.need_glslc()
     (tmp_path / "fill.comp").write_text(FILL % 1)
     calls = []
     real = vk_context.instance_function
