@@ -137,11 +137,12 @@ def test_destroyed_data_in_a_frame_declared_once_is_refused(vk_context, tmp_path
 @pytest.mark.parametrize("streams", (1, 2))
 @pytest.mark.parametrize("replay", (False, "all"))
 def test_deferred_declared_once_matches_the_uploading_sample(vk_context, replay, streams):
-    """streams=2: SSAO on a compute stream of its own (its own submits, timeline semaphores between
-    the streams), both on this device's queue family."""
+    """streams=1: every logical queue on the graphics queue (one submit, on any device); streams=2:
+    SSAO on a compute stream of its own (its own submits, timeline semaphores between the streams),
+    both on this device's graphics queue family."""
     family = vk_context.queues["graphics"].family
-    device = None if streams == 1 else {"name": "separate-compute", "queues": {
-        "graphics": {"family": family, "index": 0}, "compute": {"family": family, "index": 1},
+    device = {"name": "one-queue" if streams == 1 else "separate-compute", "queues": {
+        "graphics": {"family": family, "index": 0}, "compute": {"family": family, "index": streams - 1},
         "transfer": {"family": family, "index": 0}}}
     size, times = (64, 64), (0.5, 1.0, 1.0, 2.0)
     expected = []
