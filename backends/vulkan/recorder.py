@@ -1265,38 +1265,34 @@ class PassContext:
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
-        p = self._pipeline
-        mx, my, mz = self._max_groups
-        try:
-            ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
-                  and not p.other_sets and x <= mx and y <= my and z <= mz)
-        except TypeError:
-            ok = True                       # not numbers: vkCmdDispatch's conversion below says so
-        if not ok:
-            self._refuse_dispatch("dispatch", (x, y, z), (x, y, z))
-        try:
-            lib.vkCmdDispatch(self._cmd, x, y, z)
-        except (OverflowError, TypeError) as e:
-            raise self._bad_counts("dispatch", (x, y, z), e) from None
+        self._dispatch("dispatch", (x, y, z), x, y, z)
 
     def dispatch_threads(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         """Dispatch enough workgroups to cover x*y*z invocations (local size from the shader)."""
         self._prepare(pipeline, bindings, push)
-        p = self._pipeline
-        lx, ly, lz = p.local_size or (1, 1, 1)
-        mx, my, mz = self._max_groups
+        lx, ly, lz = self._pipeline.local_size or (1, 1, 1)
         try:
             gx, gy, gz = -(-x // lx), -(-y // ly), -(-z // lz)
-            ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
-                  and not p.other_sets and gx <= mx and gy <= my and gz <= mz)
         except TypeError as e:
             raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
+        self._dispatch("dispatch_threads", (x, y, z), gx, gy, gz)
+
+    def _dispatch(self, call: str, values: tuple, gx, gy, gz) -> None:
+        """vkCmdDispatch of (gx, gy, gz) workgroups, after one expression that checks what the driver
+        would crash or hang on (_refuse_dispatch says which, when it fails)."""
+        p = self._pipeline
+        mx, my, mz = self._max_groups
+        try:
+            ok = (p.bind_point == _COMPUTE and not self._rendering and (self._pushed is p.layout or p.set_layout is None)
+                  and not p.other_sets and gx <= mx and gy <= my and gz <= mz)
+        except TypeError:
+            ok = True                       # not numbers: vkCmdDispatch's conversion below says so
         if not ok:
-            self._refuse_dispatch("dispatch_threads", (x, y, z), (gx, gy, gz))
+            self._refuse_dispatch(call, values, (gx, gy, gz))
         try:
             lib.vkCmdDispatch(self._cmd, gx, gy, gz)
         except (OverflowError, TypeError) as e:
-            raise self._bad_counts("dispatch_threads", (x, y, z), e) from None
+            raise self._bad_counts(call, values, e) from None
 
     def _not_a_pipeline(self, value) -> FrameGraphError:
         return FrameGraphError(f"pipeline={show_value(value)}: give the Pipeline that ctx.compute_pipeline(...) or "
