@@ -17,6 +17,8 @@ from .debug import DebugUtils
 from .device import PhysicalDeviceInfo, Queue, QueueFamily
 from .registry import ObjectRegistry
 
+MESA_VENDOR_ID = 0x10005          # VK_VENDOR_ID_MESA: lavapipe's vendorID
+
 # kind -> (create, destroy) for objects made by vkCreateX(device, info, None) / vkDestroyX(device, h, None).
 _SIMPLE_OBJECTS: dict[str, tuple[Callable, Callable]] = {
     "VkBuffer": (vk.vkCreateBuffer, vk.vkDestroyBuffer),
@@ -133,6 +135,11 @@ class VulkanContext:
     @property
     def device_name(self) -> str:
         return self.physical.name
+
+    @property
+    def lavapipe(self) -> bool:
+        """Mesa's CPU driver (llvmpipe), whose quirks the recorder works around."""
+        return self.physical.vendor_id == MESA_VENDOR_ID and self.physical.type == vk.VK_PHYSICAL_DEVICE_TYPE_CPU
 
     @property
     def timestamp_period_ns(self) -> float:

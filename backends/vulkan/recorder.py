@@ -227,6 +227,13 @@ class Program:
         self._replay_memo: _ReplayKeys | None = None  # see _replay_keys
         self._steady: _Steady | None = None           # see record_replay
         self.replay_set = None                        # this program's command buffers in the slot (_layout)
+        # Lavapipe skips a pipeline barrier that is the first or the last command of a command buffer:
+        # it counts on the end of each command buffer to wait for its work, which it does not (it only
+        # flushes, and waits only where a semaphore or fence says so). So on lavapipe every command
+        # buffer starts with a state-only command (vkCmdSetDeviceMask(1): no access, no
+        # synchronization), and so does the end of a replay segment that another follows in its
+        # submit: the barriers then sit between commands, where lavapipe executes them.
+        self.pad_barriers = ctx.lavapipe
         self.timer_layout = None
         self.swapchains = {r.name for r in plan.resources if r.swapchain}
         # Consecutive submits to one queue go in one vkQueueSubmit2 call (order is kept).
@@ -339,6 +346,8 @@ class Program:
         for index, s in enumerate(self.submits):
             cmd = s.cmd
             begin_commands(cmd, begin)
+            if self.pad_barriers:
+                lib.vkCmdSetDeviceMask(cmd, 1)
             self._record_ops(renderer, frame, cmd, s.ops, resolved, callbacks, timer,
                              timer.begin_commands(cmd, index), True)
             end_commands(cmd)
@@ -539,9 +548,13 @@ class Program:
             cmd = seg.cmd
             recorded[cmd] = None                    # until its recording has ended
             begin_commands(cmd, self.ctx_begin_info(seg.dynamic))
+            if self.pad_barriers:
+                lib.vkCmdSetDeviceMask(cmd, 1)
             submit_index = seg.submit.index
             span = timer.begin_commands(cmd, submit_index) if seg.first else timer.command_query[submit_index]
             host_data = self._record_ops(renderer, frame, cmd, seg.ops, resolved, callbacks, timer, span, seg.last)
+            if self.pad_barriers and not seg.last:
+                lib.vkCmdSetDeviceMask(cmd, 1)
             end_commands(cmd)
             count += 1
             if host_data and not seg.dynamic:
