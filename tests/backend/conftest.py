@@ -19,6 +19,16 @@ HERE = Path(__file__).resolve().parent
 
 EXPECT_LAVAPIPE = bool(os.environ.get("CI")) or os.environ.get("FRAMEGRAPH_EXPECT_LAVAPIPE") == "1"
 
+# FRAMEGRAPH_TEST_REPLAY=true|all: every Renderer the tests make without saying `replay=` replays
+# (test_replay.py runs the backend suite again so: "all backend tests pass with replay on and off").
+# Tests about recording itself (what is recorded each frame, within one command buffer) say
+# replay=False.
+REPLAY_DEFAULTS = {"true": True, "all": "all"}
+_replay_env = os.environ.get("FRAMEGRAPH_TEST_REPLAY", "").lower()
+if _replay_env and _replay_env not in REPLAY_DEFAULTS:
+    raise RuntimeError(f"FRAMEGRAPH_TEST_REPLAY={_replay_env!r}: give 'true' or 'all'")
+REPLAY_DEFAULT = REPLAY_DEFAULTS.get(_replay_env, False)
+
 try:
     # `import vulkan` loads libvulkan: OSError when the loader is missing.
     from framegraph.backends.vulkan.validation import MESSAGES as _MESSAGES
@@ -44,6 +54,20 @@ def _unavailable(reason: str):
 
 def _format(records) -> str:
     return "\n".join(f"  {record}" for record in records)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _replay_default():
+    """Renderer(replay=...)'s default for this run (see REPLAY_DEFAULT)."""
+    if REPLAY_DEFAULT is False or VULKAN_IMPORT_ERROR is not None:
+        yield
+        return
+    from framegraph.backends.vulkan.frames import Renderer
+    defaults = Renderer.__init__.__kwdefaults__
+    before = defaults["replay"]
+    defaults["replay"] = REPLAY_DEFAULT
+    yield
+    defaults["replay"] = before
 
 
 @pytest.fixture(scope="session")

@@ -184,7 +184,9 @@ def test_aliased_transients_render_correctly(vk_context, strategy, streams):
         assert size <= res[name].size and offset == res[name].offset and offset % alignment == 0
         assert bits & int(plan.heaps[res[name].heap]["memory_type_bits"])
         by_frame.setdefault(frame, {})[name] = memory
-    assert len(by_frame) == 6
+    # Every frame recorded its callbacks, unless the renderer replays (FRAMEGRAPH_TEST_REPLAY=all):
+    # then each slot recorded them at least once.
+    assert len(by_frame) == 6 if renderer.replay != "all" else len(by_frame) >= renderer.frames_in_flight
     for frame, memories in by_frame.items():
         assert len(set(memories.values())) == 1, f"frame {frame}: A, B and C in different memory: {memories}"
     assert len({m["A"] for m in by_frame.values()}) == renderer.frames_in_flight, "one heap per frame slot"
@@ -215,8 +217,10 @@ def test_missing_alias_dependency_is_a_hazard(vk_context, monkeypatch):
 
     monkeypatch.setattr(frames_mod.framegraph, "compile", without_alias_order)
     log = vk_context.messages
+    # replay=False: one command buffer. The validation layer here (1.3.239) checks hazards within a
+    # command buffer; its check across the command buffers of a submit is opt-in and alpha.
     with Renderer(vk_context, OffscreenTarget(48, 16), strategy="per_resource",
-                  device=_profile(vk_context, (0, 0, 0))) as renderer:
+                  device=_profile(vk_context, (0, 0, 0)), replay=False) as renderer:
         renderer.render(make_build(b_queue="graphics"))
         renderer.wait()
     found = log.drain()

@@ -3,7 +3,9 @@ pass's binds against its last ones, pushes bytes without copying them and memoiz
 frame must still record what it asks for -- changed bindings (a new dict or the same one mutated),
 push constants, clear values, reloaded shaders -- and a mistake must raise, naming the pass, on
 every frame, not only on the first. The frames here keep their resources (no readback buffers of
-their own: the target's are kept), so the shortcuts are what records them after the first frame."""
+their own: the target's are kept), so the shortcuts are what records them after the first frame.
+The tests of what each frame records say replay=False: under FRAMEGRAPH_TEST_REPLAY (conftest) their
+renderers would replay, and each pass of a replay=True frame is its own command buffer."""
 from __future__ import annotations
 
 import os
@@ -123,7 +125,7 @@ def test_changed_bindings_and_push_constants_are_recorded(vk_context, shaders, m
     state = {"a": 10, "b": 20}
     target = OffscreenTarget(W, H)
     # One frame slot: each slot's Program has its own memo, so two frames see every binding.
-    with Renderer(vk_context, target, frames_in_flight=1) as renderer:
+    with Renderer(vk_context, target, frames_in_flight=1, replay=False) as renderer:
         renderer.add_shader_path(shaders)
         descriptors = _counting(monkeypatch, recorder_mod.PassContext, "_descriptor")
         lookups = _counting(monkeypatch, type(renderer.pipelines), "compute")
@@ -153,7 +155,7 @@ def test_a_bindings_dict_mutated_between_frames_is_recorded(vk_context, shaders)
         return shared
     state["bindings"] = bindings
     target = OffscreenTarget(W, H)
-    with Renderer(vk_context, target) as renderer:
+    with Renderer(vk_context, target, replay=False) as renderer:
         renderer.add_shader_path(shaders)
         build = _compute_frame(state)
         for src in ("a", "a", "b", "b", "a"):
@@ -178,7 +180,7 @@ def test_clear_values_and_graphics_push_constants_are_recorded(vk_context, shade
         return out
 
     target = OffscreenTarget(W, H)
-    with Renderer(vk_context, target) as renderer:
+    with Renderer(vk_context, target, replay=False) as renderer:
         renderer.add_shader_path(shaders)
         frames = [((1, 0, 0, 1), None, (255, 0, 0)), ((0, 0, 1, 1), None, (0, 0, 255)),
                   (None, [0.0, 1.0, 0.0, 1.0], (0, 255, 0)), (None, [1.0, 0.0, 1.0, 1.0], (255, 0, 255)),
@@ -282,7 +284,7 @@ def test_errors_raise_on_every_frame(vk_context, shaders, mistake, match):
         state["unbound"] = False
 
     target = OffscreenTarget(W, H)
-    with Renderer(vk_context, target) as renderer:
+    with Renderer(vk_context, target, replay=False) as renderer:
         renderer.add_shader_path(shaders)
         build = _compute_frame(state)
         good()
@@ -347,7 +349,7 @@ def test_a_pipeline_bound_by_the_previous_pass_is_not_bound_again(vk_context, tm
     (tmp_path / "fill.comp").write_text(FILL % 1)
     counting = _CountingLib(recorder_mod.lib)
     monkeypatch.setattr(recorder_mod, "lib", counting)
-    with Renderer(vk_context, frames_in_flight=1) as renderer:
+    with Renderer(vk_context, frames_in_flight=1, replay=False) as renderer:
         renderer.add_shader_path(tmp_path)
         renderer.render(_chain_build(tmp_path, raw_in=raw_in))
         renderer.wait()

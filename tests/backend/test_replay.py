@@ -388,3 +388,22 @@ def test_a_regrown_timestamp_pool_records_again(vk_context):
         assert renderer.last_recorded > 0
         renderer.wait()
         assert renderer.last_gpu_times_ms and all(t >= 0 for t in renderer.last_gpu_times_ms.values())
+
+
+@pytest.mark.parametrize("mode", ("true", "all"))
+def test_every_backend_test_passes_with_replay_on(mode):
+    """The backend suite again, with every Renderer that does not say `replay=` replaying
+    (FRAMEGRAPH_TEST_REPLAY, see conftest): replay=True puts each pass in a command buffer of its own
+    and replays the barriers between them; "all" replays the passes' recordings too. The suite's
+    own run is the "off" half. Validation and synchronization validation are on, as in the parent."""
+    import subprocess
+
+    if os.environ.get("FRAMEGRAPH_TEST_REPLAY"):
+        pytest.skip("this run is already the flipped one")
+    env = dict(os.environ, FRAMEGRAPH_TEST_REPLAY=mode)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short",
+                          "-m", "not slow_fuzz and not wheel", str(HERE)],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    assert run.returncode == 0 and " passed" in summary and "failed" not in summary, (
+        f"FRAMEGRAPH_TEST_REPLAY={mode}: {summary}\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}")
