@@ -1,5 +1,6 @@
 # Sourced by the scripts that run on the lent GPU machine (carry [".gl", ".whl"]), from the repository
-# root with ROOT set: the Vulkan loader and validation layer from .gl, the Python wheels from .whl, and
+# root with ROOT set: the Vulkan loader, validation layer and glslc (glslc, libshaderc1) from .gl, the
+# Python wheels from .whl, and
 # the package without an install (pyproject's package-dir entries linked into this throw-away tree).
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl

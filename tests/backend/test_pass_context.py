@@ -302,7 +302,7 @@ MISUSES = {
     "draw_indexed without an index buffer": ("graphics", _in_rendering(lambda ctx: ctx.draw_indexed(
         3, pipeline=_triangle(ctx))), "no index buffer"),
     "more workgroups than the device has": ("compute", lambda ctx: ctx.dispatch(
-        1 << 20, pipeline=_scale(ctx), bindings=SCALE_BINDINGS), "maxComputeWorkGroupCount"),
+        _max_groups(ctx)[0] + 1, pipeline=_scale(ctx), bindings=SCALE_BINDINGS), "maxComputeWorkGroupCount"),
     "dispatch_threads past the group limit": ("compute", lambda ctx: ctx.dispatch_threads(
         1, 1 << 20, pipeline=_scale(ctx), bindings=SCALE_BINDINGS), "maxComputeWorkGroupCount"),
     "three bytes of push constants": ("graphics", _in_rendering(lambda ctx: ctx.draw(
@@ -336,6 +336,11 @@ MISUSES = {
     "an unknown index type": ("graphics", lambda ctx: ctx.bind_index_buffer("src", index_type="uint8"),
                               "declares no index_buffer read"),
 }
+
+
+def _max_groups(ctx) -> tuple:
+    """The device's maxComputeWorkGroupCount (lavapipe: 65535 in x; NVIDIA: 2**31 - 1)."""
+    return tuple(ctx.renderer.ctx.properties.limits.maxComputeWorkGroupCount)
 
 
 @pytest.mark.parametrize("case", MISUSES)
