@@ -345,9 +345,7 @@ class Program:
         begin = self.ctx_begin_info(True)
         for index, s in enumerate(self.submits):
             cmd = s.cmd
-            begin_commands(cmd, begin)
-            if self.pad_barriers:
-                lib.vkCmdSetDeviceMask(cmd, 1)
+            self._begin(cmd, begin)
             self._record_ops(renderer, frame, cmd, s.ops, resolved, callbacks, timer,
                              timer.begin_commands(cmd, index), True)
             end_commands(cmd)
@@ -411,6 +409,13 @@ class Program:
         if span is not None and last:
             timer.end(cmd, span)
         return host_data
+
+    def _begin(self, cmd, info) -> None:
+        """vkBeginCommandBuffer, then on lavapipe the state-only command that keeps a barrier from
+        being the command buffer's first (see pad_barriers)."""
+        begin_commands(cmd, info)
+        if self.pad_barriers:
+            lib.vkCmdSetDeviceMask(cmd, 1)
 
     def ctx_begin_info(self, one_time: bool):
         info = self.memo.get(("begin", one_time))
@@ -547,9 +552,7 @@ class Program:
                     continue
             cmd = seg.cmd
             recorded[cmd] = None                    # until its recording has ended
-            begin_commands(cmd, self.ctx_begin_info(seg.dynamic))
-            if self.pad_barriers:
-                lib.vkCmdSetDeviceMask(cmd, 1)
+            self._begin(cmd, self.ctx_begin_info(seg.dynamic))
             submit_index = seg.submit.index
             span = timer.begin_commands(cmd, submit_index) if seg.first else timer.command_query[submit_index]
             host_data = self._record_ops(renderer, frame, cmd, seg.ops, resolved, callbacks, timer, span, seg.last)
@@ -1230,12 +1233,7 @@ class PassContext:
     # -- work ----------------------------------------------------------------------------
     def draw(self, vertex_count: int, instance_count: int = 1, first_vertex: int = 0, *, pipeline=None,
              bindings=None, push=None) -> None:
-        if not self._rendering:
-            raise FrameGraphError("draw() outside `with ctx.rendering()`", pass_name=self.name)
-        self._prepare(pipeline, bindings, push)
-        p = self._pipeline
-        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None) or p.other_sets:
-            self._check_ready("draw", _GRAPHICS)
+        self._prepare_draw("draw", pipeline, bindings, push)
         try:
             lib.vkCmdDraw(self._cmd, vertex_count, instance_count, first_vertex, 0)
         except (OverflowError, TypeError) as e:
@@ -1259,14 +1257,9 @@ class PassContext:
                      first_instance: int = 0, *, index_buffer: str | Handle | None = None, pipeline=None, bindings=None,
                      push=None) -> None:
         """vkCmdDrawIndexed; `index_buffer` binds that resource first (see bind_index_buffer)."""
-        if not self._rendering:
-            raise FrameGraphError("draw_indexed() outside `with ctx.rendering()`", pass_name=self.name)
+        self._prepare_draw("draw_indexed", pipeline, bindings, push)
         if index_buffer is not None:
             self.bind_index_buffer(index_buffer)
-        self._prepare(pipeline, bindings, push)
-        p = self._pipeline
-        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None) or p.other_sets:
-            self._check_ready("draw_indexed", _GRAPHICS)
         if not self._index_bound:
             raise FrameGraphError("draw_indexed() with no index buffer bound in this pass: pass index_buffer= or "
                                   "call bind_index_buffer() first", pass_name=self.name)
@@ -1275,6 +1268,16 @@ class PassContext:
         except (OverflowError, TypeError) as e:
             raise self._bad_counts("draw_indexed", (index_count, instance_count, first_index, vertex_offset,
                                                     first_instance), e) from None
+
+    def _prepare_draw(self, call: str, pipeline, bindings, push) -> None:
+        """A draw's pipeline, bindings and push constants, inside a rendering instance, after one
+        expression that checks what the driver would crash on (_check_ready says which)."""
+        if not self._rendering:
+            raise FrameGraphError(f"{call}() outside `with ctx.rendering()`", pass_name=self.name)
+        self._prepare(pipeline, bindings, push)
+        p = self._pipeline
+        if p.bind_point != _GRAPHICS or (self._pushed is not p.layout and p.set_layout is not None) or p.other_sets:
+            self._check_ready(call, _GRAPHICS)
 
     def dispatch(self, x: int, y: int = 1, z: int = 1, *, pipeline=None, bindings=None, push=None) -> None:
         self._prepare(pipeline, bindings, push)
@@ -1336,7 +1339,7 @@ class PassContext:
         """Why a dispatch cannot be recorded (the caller's one-expression check failed): its
         pipeline or state (_check_ready), or workgroup counts past the device's limits (past them
         lavapipe hangs)."""
-        limits = self._program.max_groups
+        limits = self._max_groups
         self._check_ready(call, _COMPUTE)
         for n, most in zip(groups, limits):
             if type(n) is int and n > most:
